@@ -1,0 +1,263 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// vms are reused across decisions: a VM keeps its stack between runs, so a
+// decision allocates almost nothing. A VM is never shared by two goroutines.
+var vms = sync.Pool{New: func() any { return &vm.VM{} }}
+
+// Name is the policy's name, from its name: key.
+func (p *Policy) Name() string { return p.name }
+
+// Calendar is the policy's calendar: its time zone and week start.
+func (p *Policy) Calendar() Calendar { return p.cal }
+
+// GenericMessage is the text every private denial shows the sender.
+func (p *Policy) GenericMessage() string { return p.generic }
+
+// Decide runs the request's stage: the first rule whose condition holds
+// decides, else the stage default. It never panics and never returns a
+// zero Decision: malformed facts and rules failing at run time make the
+// stage fail closed (deny, or hold for deliver) with a diagnostic.
+func (p *Policy) Decide(req *Request) Decision {
+	return p.decide(req, false)
+}
+
+// Explain is Decide plus a trace of every rule of the stage, in order,
+// saying whether it held and any error. It evaluates every rule, so it is
+// slower; use it for debugging and the playground.
+func (p *Policy) Explain(req *Request) Decision {
+	return p.decide(req, true)
+}
+
+func (p *Policy) decide(req *Request, explain bool) (d Decision) {
+	stageName := ""
+	if req != nil {
+		stageName = req.Stage
+	}
+	defer func() {
+		// expr recovers its own panics; this guards our glue code.
+		if r := recover(); r != nil {
+			d = p.failClosed(stageName, ReasonEvaluationError, "", fmt.Sprint(r))
+		}
+	}()
+	if req == nil {
+		return p.failClosed(StageInvite, ReasonInvalidRequest, "", "invalid request: no request")
+	}
+	if err := req.Validate(); err != nil {
+		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
+	}
+	if err := p.checkTiers(req); err != nil {
+		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
+	}
+	st := p.stages[req.Stage]
+	m := vms.Get().(*vm.VM)
+	defer vms.Put(m)
+	m.MemoryBudget = p.budget
+
+	idx := -1
+	if st.chain != nil {
+		out, err := m.Run(st.chain, req)
+		if err != nil {
+			// Find the rule that failed: the first one, in order, that errs
+			// before any rule holds.
+			for i, r := range st.rules {
+				held, rerr := runBool(m, r.when, req)
+				if rerr != nil {
+					return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, rerr.Error()), st, m, req, explain)
+				}
+				if held {
+					idx = i
+					break
+				}
+			}
+			if idx < 0 { // the chain failed but no single rule did: fail closed anyway
+				return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, "", err.Error()), st, m, req, explain)
+			}
+		} else {
+			idx = out.(int)
+		}
+	}
+	if idx < 0 {
+		d = Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}
+		return p.withTrace(d, st, m, req, explain)
+	}
+	r := st.rules[idx]
+	d = Decision{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
+	var err error
+	if d.Message, err = p.render(m, r.msg, req); err != nil {
+		return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, "message: "+err.Error()), st, m, req, explain)
+	}
+	if r.retry != nil {
+		if d.RetryAfter, err = p.runTime(m, r.retry, req); err != nil {
+			return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, "retry_after: "+err.Error()), st, m, req, explain)
+		}
+	}
+	for _, e := range r.effects {
+		ef := Effect{Kind: e.kind, Subject: e.subject}
+		if e.until != nil {
+			if ef.Until, err = p.runTime(m, e.until, req); err != nil {
+				return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, "effect until: "+err.Error()), st, m, req, explain)
+			}
+		}
+		d.Effects = append(d.Effects, ef)
+	}
+	return p.withTrace(d, st, m, req, explain)
+}
+
+func (p *Policy) withTrace(d Decision, st *stage, m *vm.VM, req *Request, explain bool) Decision {
+	if !explain || st == nil {
+		return d
+	}
+	d.Trace = make([]TraceEntry, len(st.rules))
+	for i, r := range st.rules {
+		held, err := runBool(m, r.when, req)
+		d.Trace[i] = TraceEntry{Rule: r.id, Held: held}
+		if err != nil {
+			d.Trace[i].Error = err.Error()
+		}
+	}
+	return d
+}
+
+// checkTiers rejects a member whose tier is not in the policy's tier
+// table: a missing tier would otherwise read as all-zero limits.
+func (p *Policy) checkTiers(req *Request) error {
+	if p.tiers == nil {
+		return nil
+	}
+	if _, ok := p.tiers[req.Sender.Tier]; !ok {
+		return &FactsError{Field: "sender.tier", Msg: fmt.Sprintf("%q is not a tier of this policy (%s)", req.Sender.Tier, p.tierList)}
+	}
+	if req.Recipient != nil {
+		if _, ok := p.tiers[req.Recipient.Tier]; !ok {
+			return &FactsError{Field: "recipient.tier", Msg: fmt.Sprintf("%q is not a tier of this policy (%s)", req.Recipient.Tier, p.tierList)}
+		}
+	}
+	return nil
+}
+
+// failClosed is the answer when a stage cannot be decided.
+func (p *Policy) failClosed(stage, reason, ruleID, msg string) Decision {
+	if _, ok := StageOutcomes[stage]; !ok {
+		stage = StageInvite
+	}
+	return Decision{
+		Outcome:     failOutcome(stage),
+		Reason:      reason,
+		Rule:        ruleID,
+		Message:     p.generic,
+		Diagnostics: []Diagnostic{{Rule: ruleID, Message: oneLine(msg)}},
+	}
+}
+
+// oneLine drops expr's multi-line caret snippet from run-time errors: it
+// points into the compiled program, not the policy file.
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+func runBool(m *vm.VM, prog *vm.Program, req *Request) (bool, error) {
+	out, err := m.Run(prog, req)
+	if err != nil {
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// runTime evaluates a time and shows it in the policy's zone, so every
+// runtime prints the same offset whatever zone the facts were written in.
+func (p *Policy) runTime(m *vm.VM, prog *vm.Program, req *Request) (time.Time, error) {
+	out, err := m.Run(prog, req)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, ok := out.(time.Time)
+	if !ok {
+		return time.Time{}, fmt.Errorf("expected a time, got %T", out)
+	}
+	return t.In(p.cal.Loc), nil
+}
+
+func (p *Policy) render(m *vm.VM, t template, req *Request) (string, error) {
+	if len(t.progs) == 0 {
+		if len(t.lits) == 0 {
+			return "", nil
+		}
+		return t.lits[0], nil
+	}
+	var b strings.Builder
+	for i, prog := range t.progs {
+		b.WriteString(t.lits[i])
+		out, err := m.Run(prog, req)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(p.formatValue(out))
+	}
+	b.WriteString(t.lits[len(t.lits)-1])
+	return b.String(), nil
+}
+
+// Public is the view of d that a host may show the acting user verbatim.
+// A private denial, and any failure to decide, shows only the generic
+// message; a shadow outcome is indistinguishable from the stage's allow.
+func (p *Policy) Public(d Decision) PublicDecision {
+	switch {
+	case d.Outcome == "shadow":
+		def := p.stages[StageInvite].def
+		return PublicDecision{Outcome: def.outcome, Message: def.message}
+	case d.Private || d.Reason == ReasonEvaluationError || d.Reason == ReasonInvalidRequest:
+		return p.GenericDenial()
+	}
+	return PublicDecision{Outcome: d.Outcome, Message: d.Message, RetryAfter: d.RetryAfter}
+}
+
+// GenericDenial is the public view every private denial must equal, byte
+// for byte.
+func (p *Policy) GenericDenial() PublicDecision {
+	return PublicDecision{Outcome: "deny", Message: p.generic}
+}
+
+// Rules lists the rule ids of a stage in evaluation order.
+func (p *Policy) Rules(stage string) []string {
+	st := p.stages[stage]
+	if st == nil {
+		return nil
+	}
+	ids := make([]string, len(st.rules))
+	for i, r := range st.rules {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+// RuleInfo describes one rule for tools and documentation.
+type RuleInfo struct {
+	ID      string   `json:"id"`
+	Stage   string   `json:"stage"`
+	Pos     Position `json:"pos"`
+	Outcome string   `json:"outcome"`
+	Reason  string   `json:"reason"`
+	Private bool     `json:"private,omitempty"`
+}
+
+// Rule describes the rule with the given id.
+func (p *Policy) Rule(id string) (RuleInfo, bool) {
+	r := p.ruleByID[id]
+	if r == nil {
+		return RuleInfo{}, false
+	}
+	return RuleInfo{ID: r.id, Stage: r.stage, Pos: r.pos, Outcome: r.outcome, Reason: r.reason, Private: r.private}, true
+}

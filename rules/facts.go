@@ -1,0 +1,193 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Stage names. Each stage has its own ordered rule list and outcomes.
+const (
+	StageInvite  = "invite"
+	StageDeliver = "deliver"
+	StageAccept  = "accept"
+)
+
+// Stages lists the stages in the order an invitation meets them.
+var Stages = []string{StageInvite, StageDeliver, StageAccept}
+
+// Request is the facts about one action: who acts, on whom, and when.
+// Its JSON names are a public contract.
+type Request struct {
+	// Stage is invite, deliver or accept.
+	Stage string `json:"stage" expr:"stage"`
+	// Now is the decision time. The engine never reads the clock.
+	Now time.Time `json:"now" expr:"now"`
+	// Note is the invitation note; it may be empty.
+	Note string `json:"note" expr:"note"`
+	// Sender is the member who sends the invitation.
+	Sender *Member `json:"sender" expr:"sender"`
+	// Recipient is nil when no member matches the given profile URL or email.
+	Recipient *Member `json:"recipient" expr:"recipient"`
+	// Pair is the relationship, seen from the sender.
+	Pair Pair `json:"pair" expr:"pair"`
+}
+
+// Member is a person or company page on the network.
+type Member struct {
+	ID     string `json:"id" expr:"id"`
+	Kind   string `json:"kind" expr:"kind"`     // person|company
+	Tier   string `json:"tier" expr:"tier"`     // a key into the policy's tier table
+	Status string `json:"status" expr:"status"` // active|restricted|soft_banned|deactivated|closed
+	// RestrictedUntil is the end of a restriction; zero when there is none.
+	RestrictedUntil time.Time `json:"restricted_until,omitzero" expr:"restricted_until"`
+	Connections     int       `json:"connections" expr:"connections"`
+	Company         string    `json:"company" expr:"company"`
+	School          string    `json:"school" expr:"school"`
+	// Sent and Received count invitations in the current windows, not counting this one.
+	Sent     Counts `json:"sent" expr:"sent"`
+	Received Counts `json:"received" expr:"received"`
+	// OverLimit counts attempts past the weekly limit in this window.
+	OverLimit int `json:"over_limit" expr:"over_limit"`
+	// AcceptanceRate is the share of sent invitations accepted, 0..1.
+	AcceptanceRate float64  `json:"acceptance_rate" expr:"acceptance_rate"`
+	Settings       Settings `json:"settings" expr:"settings"`
+}
+
+// Counts holds invitation counts per calendar window.
+type Counts struct {
+	Hour  int `json:"hour" expr:"hour"`
+	Day   int `json:"day" expr:"day"`
+	Week  int `json:"week" expr:"week"`
+	Month int `json:"month" expr:"month"`
+}
+
+// Settings are a member's choices about who may invite them.
+type Settings struct {
+	// Invitations is everyone|email_or_contacts|contacts_only|mutual|
+	// second_degree|third_degree|nobody. Empty means everyone.
+	Invitations string `json:"invitations" expr:"invitations"`
+	// Companies and Schools, when not empty, admit only senders from them.
+	Companies           []string   `json:"companies" expr:"companies"`
+	Schools             []string   `json:"schools" expr:"schools"`
+	RequireConfirmation bool       `json:"require_confirmation" expr:"require_confirmation"`
+	AutoAccept          AutoAccept `json:"auto_accept" expr:"auto_accept"`
+}
+
+// AutoAccept lists the senders whose invitations are accepted on arrival.
+type AutoAccept struct {
+	Companies []string `json:"companies" expr:"companies"`
+	Schools   []string `json:"schools" expr:"schools"`
+}
+
+// Pair is the relationship between sender and recipient, seen from the sender.
+type Pair struct {
+	Connected bool `json:"connected" expr:"connected"`
+	// Degree is 1, 2 or 3; 0 is outside the network.
+	Degree int `json:"degree" expr:"degree"`
+	// Mutual is the number of shared connections.
+	Mutual int `json:"mutual" expr:"mutual"`
+	// KnowsEmail: the sender gave the recipient's email or has it in imported contacts.
+	KnowsEmail bool `json:"knows_email" expr:"knows_email"`
+	// InContacts: the sender is in the recipient's imported contacts.
+	InContacts bool `json:"in_contacts" expr:"in_contacts"`
+	// Blocked is true when either side blocked the other.
+	Blocked bool `json:"blocked" expr:"blocked"`
+	// Pending counts open invitations from sender to recipient.
+	Pending int `json:"pending" expr:"pending"`
+	// Ignored counts the sender's invitations the recipient ignored.
+	Ignored       int       `json:"ignored" expr:"ignored"`
+	LastIgnoredAt time.Time `json:"last_ignored_at,omitzero" expr:"last_ignored_at"`
+	Rejected      bool      `json:"rejected" expr:"rejected"`
+	WithdrawnAt   time.Time `json:"withdrawn_at,omitzero" expr:"withdrawn_at"`
+}
+
+var (
+	memberKinds    = []string{"person", "company"}
+	memberStatuses = []string{"active", "restricted", "soft_banned", "deactivated", "closed"}
+	invitationOpts = []string{"", "everyone", "email_or_contacts", "contacts_only", "mutual", "second_degree", "third_degree", "nobody"}
+)
+
+// FactsError reports malformed facts: bad JSON, a missing field or a value
+// outside its enumeration. Field is a JSON path such as "sender.status".
+type FactsError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FactsError) Error() string {
+	if e.Field == "" {
+		return "invalid request: " + e.Msg
+	}
+	return "invalid request: " + e.Field + ": " + e.Msg
+}
+
+// DecodeRequest parses a request from JSON and validates it. Unknown fields
+// are rejected so that a misspelt fact never silently reads as zero.
+func DecodeRequest(data []byte) (*Request, error) {
+	var r Request
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return nil, &FactsError{Field: ute.Field, Msg: fmt.Sprintf("expected %s, got JSON %s", ute.Type, ute.Value)}
+		}
+		return nil, &FactsError{Msg: err.Error()}
+	}
+	if dec.More() {
+		return nil, &FactsError{Msg: "trailing data after the request object"}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Validate checks the facts a policy relies on: a known stage, a time, a
+// sender, and enumerated values inside their sets.
+func (r *Request) Validate() error {
+	if !slices.Contains(Stages, r.Stage) {
+		return &FactsError{Field: "stage", Msg: fmt.Sprintf("%q is not one of invite, deliver, accept", r.Stage)}
+	}
+	if r.Now.IsZero() {
+		return &FactsError{Field: "now", Msg: "missing; the engine never reads the clock, so now must be given"}
+	}
+	if r.Sender == nil {
+		return &FactsError{Field: "sender", Msg: "missing"}
+	}
+	if err := r.Sender.validate("sender"); err != nil {
+		return err
+	}
+	if r.Recipient != nil {
+		if err := r.Recipient.validate("recipient"); err != nil {
+			return err
+		}
+	}
+	if r.Pair.Degree < 0 || r.Pair.Degree > 3 {
+		return &FactsError{Field: "pair.degree", Msg: fmt.Sprintf("%d is not 0, 1, 2 or 3", r.Pair.Degree)}
+	}
+	return nil
+}
+
+func (m *Member) validate(path string) error {
+	if !slices.Contains(memberKinds, m.Kind) {
+		return &FactsError{Field: path + ".kind", Msg: fmt.Sprintf("%q is not one of person, company", m.Kind)}
+	}
+	if !slices.Contains(memberStatuses, m.Status) {
+		return &FactsError{Field: path + ".status", Msg: fmt.Sprintf("%q is not one of active, restricted, soft_banned, deactivated, closed", m.Status)}
+	}
+	if !slices.Contains(invitationOpts, m.Settings.Invitations) {
+		return &FactsError{Field: path + ".settings.invitations", Msg: fmt.Sprintf("%q is not one of everyone, email_or_contacts, contacts_only, mutual, second_degree, third_degree, nobody", m.Settings.Invitations)}
+	}
+	if m.AcceptanceRate < 0 || m.AcceptanceRate > 1 {
+		return &FactsError{Field: path + ".acceptance_rate", Msg: fmt.Sprintf("%v is outside 0..1", m.AcceptanceRate)}
+	}
+	if m.Connections < 0 {
+		return &FactsError{Field: path + ".connections", Msg: "must not be negative"}
+	}
+	return nil
+}

@@ -1,0 +1,676 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+)
+
+var durationZero time.Duration
+
+// Defaults for a policy's cost bounds; a policy may lower or raise them
+// within [maxNodesCeiling] and [memoryBudgetCeiling].
+const (
+	DefaultMaxNodes     = 1000
+	DefaultMemoryBudget = 100_000
+	maxNodesCeiling     = 10_000
+	memoryBudgetCeiling = 10_000_000
+	maxPolicyBytes      = 1 << 20
+)
+
+// StageOutcomes lists the outcomes each stage may decide.
+var StageOutcomes = map[string][]string{
+	StageInvite:  {"allow", "deny", "shadow"},
+	StageDeliver: {"inbox", "hold", "spam", "auto_accept", "auto_ignore"},
+	StageAccept:  {"allow", "deny"},
+}
+
+var (
+	topKeys     = []string{"version", "name", "description", "timezone", "week_start", "messages", "limits", "params", "let", "stages", "test_defaults", "tests"}
+	stageKeys   = []string{"default", "rules"}
+	ruleKeys    = []string{"id", "description", "when", "outcome", "reason", "message", "private", "retry_after", "effects"}
+	defaultKeys = []string{"outcome", "reason", "message"}
+	effectKeys  = []string{"kind", "subject", "until"}
+	effectKinds = []string{"restrict", "flag"}
+	subjects    = []string{"sender", "recipient"}
+	reasonRe    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// Names a let may not take: facts, params and the helpers.
+	reservedNames = []string{"stage", "now", "note", "sender", "recipient", "pair", "params"}
+)
+
+// Policy is a loaded, compiled policy. It is immutable and safe for
+// concurrent use; every expression was type-checked and compiled at load.
+type Policy struct {
+	name     string
+	file     string
+	cal      Calendar
+	generic  string
+	nodes    uint
+	budget   uint
+	stages   map[string]*stage
+	tests    []policyTest
+	ruleByID map[string]*rule
+	tiers    map[string]bool // keys of params.tiers, when the policy has a tier table
+	tierList string
+}
+
+type stage struct {
+	name  string
+	def   outcomeSpec
+	rules []*rule
+	chain *vm.Program // every rule in one program: returns the first match's index or -1
+}
+
+type outcomeSpec struct {
+	outcome, reason, message string
+}
+
+type rule struct {
+	id      string
+	stage   string
+	pos     Position
+	outcomeSpec
+	private bool
+	when    *vm.Program
+	msg     template
+	retry   *vm.Program
+	effects []effectSpec
+}
+
+type effectSpec struct {
+	kind, subject string
+	until         *vm.Program
+}
+
+// template is a message with ${expr} holes: lits has one more entry than progs.
+type template struct {
+	lits  []string
+	progs []*vm.Program
+}
+
+type letDef struct {
+	name string
+	node *yaml.Node
+}
+
+type loader struct {
+	src    *srcMap
+	lines  []string
+	errs   ErrorList
+	p      *Policy
+	params reflect.Value
+	lets   []letDef
+	letIdx map[string]int
+	opts   []expr.Option
+}
+
+// Load parses and compiles a policy. filename is used only in positions.
+// On failure the error is an [ErrorList] holding every problem found,
+// each with file:line:col, the rule id where there is one, and a caret
+// snippet.
+func Load(filename string, src []byte) (*Policy, error) {
+	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}}
+	l.lines = l.src.textLines()
+	if len(src) > maxPolicyBytes {
+		return nil, ErrorList{{Pos: Position{filename, 1, 1}, Msg: fmt.Sprintf("policy is %d bytes; the limit is %d", len(src), maxPolicyBytes)}}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, l.yamlError(err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, ErrorList{{Pos: Position{filename, 1, 1}, Msg: "empty policy"}}
+	}
+	l.policy(doc.Content[0])
+	if len(l.errs) > 0 {
+		l.errs.sort()
+		return nil, l.errs
+	}
+	return l.p, nil
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (l *loader) yamlError(err error) error {
+	msg := err.Error()
+	line := 1
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if strings.Contains(msg, "mapping values are not allowed") {
+		msg += ` (an expression with ": " in it, such as a ? b : c, must be quoted or written as a block with |)`
+	}
+	pos := Position{l.src.file, line, 1}
+	return ErrorList{{Pos: pos, Msg: "YAML syntax: " + msg, Snippet: snippet(l.lines, pos)}}
+}
+
+func (l *loader) errAt(n *yaml.Node, ruleID, msg string) {
+	pos := l.src.pos(n)
+	l.errs = append(l.errs, &Error{Pos: pos, Rule: ruleID, Msg: msg, Snippet: snippet(l.lines, pos)})
+}
+
+func (l *loader) errPos(pos Position, ruleID, msg string) {
+	l.errs = append(l.errs, &Error{Pos: pos, Rule: ruleID, Msg: msg, Snippet: snippet(l.lines, pos)})
+}
+
+// mapping checks that n is a mapping with only known keys and returns its
+// values by key.
+func (l *loader) mapping(n *yaml.Node, what, ruleID string, known []string) map[string]*yaml.Node {
+	n = resolveAlias(n)
+	if n.Kind != yaml.MappingNode {
+		l.errAt(n, ruleID, what+" must be a mapping")
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolveAlias(n.Content[i+1])
+		switch {
+		case known != nil && !slices.Contains(known, k.Value):
+			l.errAt(k, ruleID, fmt.Sprintf("unknown key %q in %s (known: %s)", k.Value, what, strings.Join(known, ", ")))
+		case out[k.Value] != nil:
+			l.errAt(k, ruleID, fmt.Sprintf("duplicate key %q in %s", k.Value, what))
+		default:
+			out[k.Value] = v
+		}
+	}
+	return out
+}
+
+func (l *loader) str(n *yaml.Node, what, ruleID string) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		l.errAt(n, ruleID, what+" must be a string")
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (l *loader) policy(root *yaml.Node) {
+	m := l.mapping(root, "the policy (top level)", "", topKeys)
+	if m == nil {
+		return
+	}
+	p := l.p
+	if v := m["version"]; v != nil && v.Value != "1" {
+		l.errAt(v, "", fmt.Sprintf("unsupported policy version %q; this engine reads version 1", v.Value))
+	}
+	p.name, _ = l.str(m["name"], "name", "")
+	p.cal = DefaultCalendar()
+	if tz := m["timezone"]; tz != nil {
+		if loc, err := time.LoadLocation(tz.Value); err != nil || tz.Value == "" || tz.Value == "Local" {
+			l.errAt(tz, "", fmt.Sprintf("unknown time zone %q (use an IANA name such as America/Los_Angeles)", tz.Value))
+		} else {
+			p.cal.Loc = loc
+		}
+	}
+	if ws := m["week_start"]; ws != nil {
+		wm := l.mapping(ws, "week_start", "", []string{"day", "time"})
+		if d := wm["day"]; d != nil {
+			if wd, ok := weekdays[strings.ToLower(d.Value)]; ok {
+				p.cal.WeekDay = wd
+			} else {
+				l.errAt(d, "", fmt.Sprintf("unknown weekday %q", d.Value))
+			}
+		}
+		if t := wm["time"]; t != nil {
+			if c, err := parseClock(t.Value); err != nil {
+				l.errAt(t, "", err.Error())
+			} else {
+				p.cal.WeekClock = c
+			}
+		}
+	}
+	p.generic = "Unable to connect. Please try again later."
+	if ms := m["messages"]; ms != nil {
+		mm := l.mapping(ms, "messages", "", []string{"generic"})
+		if g, ok := l.str(mm["generic"], "messages.generic", ""); ok {
+			p.generic = g
+		}
+	}
+	p.nodes, p.budget = DefaultMaxNodes, DefaultMemoryBudget
+	if lim := m["limits"]; lim != nil {
+		lm := l.mapping(lim, "limits", "", []string{"max_nodes", "memory_budget"})
+		p.nodes = l.limit(lm["max_nodes"], "limits.max_nodes", p.nodes, maxNodesCeiling)
+		p.budget = l.limit(lm["memory_budget"], "limits.memory_budget", p.budget, memoryBudgetCeiling)
+	}
+	l.params = reflect.ValueOf(struct{}{})
+	if pn := m["params"]; pn != nil {
+		if pn.Kind != yaml.MappingNode {
+			l.errAt(pn, "", "params must be a mapping")
+		} else {
+			l.params = l.paramValue(pn, "params")
+			l.collectTiers()
+		}
+	}
+	l.setupExpr()
+	if ln := m["let"]; ln != nil {
+		l.letBlock(ln)
+	}
+	sn := m["stages"]
+	if sn == nil {
+		l.errAt(root, "", "missing key \"stages\"")
+	} else {
+		sm := l.mapping(sn, "stages", "", Stages)
+		for _, name := range Stages {
+			if n := sm[name]; n != nil {
+				l.stage(name, n)
+			} else {
+				l.errAt(sn, "", fmt.Sprintf("missing stage %q", name))
+			}
+		}
+	}
+	if len(l.errs) == 0 {
+		l.testsBlock(m["test_defaults"], m["tests"])
+	}
+}
+
+func (l *loader) collectTiers() {
+	t, ok := fetchConst(l.params.Interface(), "tiers")
+	if !ok {
+		return
+	}
+	rv := reflect.ValueOf(t)
+	if rv.Kind() != reflect.Map {
+		return
+	}
+	l.p.tiers = map[string]bool{}
+	var names []string
+	for _, k := range rv.MapKeys() {
+		l.p.tiers[k.String()] = true
+		names = append(names, k.String())
+	}
+	slices.Sort(names)
+	l.p.tierList = strings.Join(names, ", ")
+}
+
+func (l *loader) limit(n *yaml.Node, what string, def, ceiling uint) uint {
+	if n == nil {
+		return def
+	}
+	v, err := strconv.ParseUint(n.Value, 10, 64)
+	if err != nil || v == 0 || v > uint64(ceiling) {
+		l.errAt(n, "", fmt.Sprintf("%s must be a whole number from 1 to %d", what, ceiling))
+		return def
+	}
+	return uint(v)
+}
+
+func (l *loader) letBlock(n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		l.errAt(n, "", "let must be a mapping of names to expressions")
+		return
+	}
+	l.letIdx = map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolveAlias(n.Content[i+1])
+		switch {
+		case !isIdent(k.Value):
+			l.errAt(k, "", fmt.Sprintf("let name %q is not an identifier", k.Value))
+			continue
+		case slices.Contains(reservedNames, k.Value) || l.isFunc(k.Value):
+			l.errAt(k, "", fmt.Sprintf("let name %q is taken by a fact or helper", k.Value))
+			continue
+		case l.letIdx[k.Value] > 0 || len(l.lets) > 0 && l.lets[0].name == k.Value:
+			l.errAt(k, "", fmt.Sprintf("duplicate let %q", k.Value))
+			continue
+		}
+		// Check the body with only earlier lets in scope.
+		if _, ok := l.compile(v, "", "let "+k.Value, nil); ok {
+			l.letIdx[k.Value] = len(l.lets)
+			l.lets = append(l.lets, letDef{name: k.Value, node: v})
+		}
+	}
+}
+
+func (l *loader) stage(name string, n *yaml.Node) {
+	m := l.mapping(n, "stage "+name, "", stageKeys)
+	if m == nil {
+		return
+	}
+	st := &stage{name: name}
+	if d := m["default"]; d != nil {
+		dm := l.mapping(d, "stages."+name+".default", "", defaultKeys)
+		st.def.outcome = l.outcome(dm["outcome"], name, "")
+		st.def.reason = ReasonDefault
+		if r, ok := l.str(dm["reason"], "reason", ""); ok {
+			st.def.reason = l.reason(dm["reason"], r, "")
+		}
+		st.def.message, _ = l.str(dm["message"], "message", "")
+		if dm["outcome"] == nil {
+			l.errAt(d, "", "default needs an outcome")
+		}
+		if strings.Contains(st.def.message, "${") {
+			l.errAt(dm["message"], "", "a default message is shown verbatim and cannot interpolate ${...}")
+		}
+	} else {
+		l.errAt(n, "", fmt.Sprintf("stage %q needs a default outcome", name))
+	}
+	if rn := m["rules"]; rn != nil {
+		if rn.Kind != yaml.SequenceNode {
+			l.errAt(rn, "", "rules must be a list")
+		} else {
+			for _, r := range rn.Content {
+				if ru := l.rule(name, r); ru != nil {
+					st.rules = append(st.rules, ru)
+				}
+			}
+		}
+	}
+	l.p.stages[name] = st
+	if len(l.errs) == 0 {
+		l.chain(st)
+	}
+}
+
+func (l *loader) outcome(n *yaml.Node, stage, ruleID string) string {
+	if n == nil {
+		return ""
+	}
+	if !slices.Contains(StageOutcomes[stage], n.Value) {
+		l.errAt(n, ruleID, fmt.Sprintf("unknown outcome %q for stage %s (want one of %s)", n.Value, stage, strings.Join(StageOutcomes[stage], ", ")))
+	}
+	return n.Value
+}
+
+func (l *loader) reason(n *yaml.Node, r, ruleID string) string {
+	if !reasonRe.MatchString(r) {
+		l.errAt(n, ruleID, fmt.Sprintf("reason %q must be a snake_case code such as daily_limit", r))
+	}
+	return r
+}
+
+func (l *loader) rule(stageName string, n *yaml.Node) *rule {
+	m := l.mapping(n, "a rule", "", nil)
+	if m == nil {
+		return nil
+	}
+	r := &rule{stage: stageName, pos: l.src.pos(n)}
+	id, ok := l.str(m["id"], "id", "")
+	switch {
+	case !ok:
+		l.errAt(n, "", "rule without an id")
+	case !reasonRe.MatchString(id):
+		l.errAt(m["id"], id, "rule id must be snake_case (lower-case letters, digits and _)")
+	case l.p.ruleByID[id] != nil:
+		prev := l.p.ruleByID[id]
+		l.errAt(m["id"], id, fmt.Sprintf("duplicate rule id; first defined at %d:%d", prev.pos.Line, prev.pos.Column))
+	default:
+		l.p.ruleByID[id] = r
+	}
+	r.id = id
+	// Unknown keys are reported with the id, now that we know it.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(ruleKeys, k.Value) {
+			l.errAt(k, id, fmt.Sprintf("unknown key %q in rule (known: %s)", k.Value, strings.Join(ruleKeys, ", ")))
+		}
+	}
+	if m["outcome"] == nil {
+		l.errAt(n, id, "rule needs an outcome")
+	}
+	r.outcome = l.outcome(m["outcome"], stageName, id)
+	r.reason = r.id
+	if rs, ok := l.str(m["reason"], "reason", id); ok {
+		r.reason = l.reason(m["reason"], rs, id)
+	}
+	if pv := m["private"]; pv != nil {
+		if err := pv.Decode(&r.private); err != nil || pv.ShortTag() != "!!bool" {
+			l.errAt(pv, id, "private must be true or false")
+		}
+	}
+	if w := m["when"]; w == nil {
+		l.errAt(n, id, "rule needs a when condition")
+	} else {
+		r.when, _ = l.compile(w, id, "when", expr.AsBool())
+	}
+	if mn := m["message"]; mn != nil {
+		if _, ok := l.str(mn, "message", id); ok {
+			r.msg = l.template(mn, id)
+		}
+	}
+	if ra := m["retry_after"]; ra != nil {
+		r.retry = l.compileTime(ra, id, "retry_after")
+	}
+	if r.private && m["retry_after"] != nil {
+		l.errAt(m["retry_after"], id, "a private rule cannot have retry_after: it would tell the sender apart from the generic denial")
+	}
+	if en := m["effects"]; en != nil {
+		if en.Kind != yaml.SequenceNode {
+			l.errAt(en, id, "effects must be a list")
+		} else {
+			for _, e := range en.Content {
+				em := l.mapping(e, "an effect", id, effectKeys)
+				if em == nil {
+					continue
+				}
+				var ef effectSpec
+				if k := em["kind"]; k == nil || !slices.Contains(effectKinds, k.Value) {
+					l.errAt(e, id, fmt.Sprintf("effect kind must be one of %s", strings.Join(effectKinds, ", ")))
+				} else {
+					ef.kind = k.Value
+				}
+				ef.subject = "sender"
+				if s := em["subject"]; s != nil {
+					if !slices.Contains(subjects, s.Value) {
+						l.errAt(s, id, "effect subject must be sender or recipient")
+					}
+					ef.subject = s.Value
+				}
+				if u := em["until"]; u != nil {
+					ef.until = l.compileTime(u, id, "until")
+				} else if ef.kind == "restrict" {
+					l.errAt(e, id, "a restrict effect needs until")
+				}
+				r.effects = append(r.effects, ef)
+			}
+		}
+	}
+	return r
+}
+
+var holeRe = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// template splits a message into literal text and ${expr} holes, and
+// compiles each hole.
+func (l *loader) template(n *yaml.Node, ruleID string) template {
+	var t template
+	s := n.Value
+	last := 0
+	for _, m := range holeRe.FindAllStringSubmatchIndex(s, -1) {
+		t.lits = append(t.lits, s[last:m[0]])
+		inner := s[m[2]:m[3]]
+		base := len([]rune(s[:m[2]]))
+		prog, _ := l.compileText(inner, func(off int) Position { return l.src.at(n, base+off) }, ruleID, "message", nil)
+		t.progs = append(t.progs, prog)
+		last = m[1]
+	}
+	t.lits = append(t.lits, s[last:])
+	return t
+}
+
+var typTime = reflect.TypeOf(time.Time{})
+
+// compileTime compiles an expression that must give a time.
+func (l *loader) compileTime(n *yaml.Node, ruleID, what string) *vm.Program {
+	prog, ok := l.compile(n, ruleID, what, nil)
+	if !ok {
+		return nil
+	}
+	if t := prog.Node().Type(); t != typTime && t != nil && t != typAny {
+		l.errPos(l.src.at(n, 0), ruleID, fmt.Sprintf("%s: must be a time, but is %s", what, t))
+		return nil
+	}
+	return prog
+}
+
+func (l *loader) isFunc(name string) bool {
+	_, ok := helperNames[name]
+	return ok
+}
+
+func (l *loader) setupExpr() {
+	l.opts = []expr.Option{
+		expr.Env(Request{}),
+		expr.DisableBuiltin("now"),
+		expr.DisableBuiltin("date"),
+		expr.MaxNodes(l.p.nodes),
+	}
+	l.opts = append(l.opts, helpers(l.p.cal)...)
+}
+
+// compile compiles a YAML scalar as an expression and maps any error back
+// to the YAML file.
+func (l *loader) compile(n *yaml.Node, ruleID, what string, as expr.Option) (*vm.Program, bool) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		l.errAt(n, ruleID, what+" must be an expression")
+		return nil, false
+	}
+	return l.compileText(n.Value, func(off int) Position { return l.src.at(n, off) }, ruleID, what, as)
+}
+
+func (l *loader) compileText(src string, at func(int) Position, ruleID, what string, as expr.Option) (*vm.Program, bool) {
+	if strings.TrimSpace(src) == "" {
+		l.errPos(at(0), ruleID, what+" is empty")
+		return nil, false
+	}
+	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}))
+	if as != nil {
+		opts = append(opts, as)
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		var fe *file.Error
+		off := 0
+		msg := err.Error()
+		if errors.As(err, &fe) {
+			off, msg = fe.From, fe.Message
+		}
+		msg = tidyExprMessage(msg, what)
+		l.errPos(at(off), ruleID, what+": "+msg)
+		return nil, false
+	}
+	return prog, true
+}
+
+// tidyExprMessage rewords expr's messages where they would confuse a
+// policy author.
+func tidyExprMessage(msg, what string) string {
+	switch {
+	case strings.HasPrefix(msg, "expected bool, but got"):
+		return "must be true or false, but is " + strings.TrimPrefix(msg, "expected bool, but got ")
+	case strings.HasPrefix(msg, "expected struct, but got"):
+		return "must be a time, but is " + strings.TrimPrefix(msg, "expected struct, but got ")
+	}
+	return msg
+}
+
+// patcher substitutes params (a typed constant) and lets (their bodies,
+// parsed afresh) into an expression before it is type-checked.
+type patcher struct {
+	l     *loader
+	depth int
+}
+
+func (p *patcher) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "params" {
+			c := &ast.ConstantNode{Value: p.l.params.Interface()}
+			c.SetLocation(n.Location())
+			ast.Patch(node, c)
+			return
+		}
+		i, ok := p.l.letIdx[n.Value]
+		if !ok || p.depth > 64 {
+			return
+		}
+		tree, err := parser.Parse(p.l.lets[i].node.Value)
+		if err != nil {
+			return // reported when the let itself was checked
+		}
+		// Nested lets and params inside the body.
+		p.depth++
+		ast.Walk(&tree.Node, p)
+		p.depth--
+		relocate(tree.Node, n.Location())
+		*node = tree.Node
+	case *ast.MemberNode:
+		// Fold params.a.b into one constant, so the hot path does no lookup.
+		c, ok := n.Node.(*ast.ConstantNode)
+		prop, ok2 := n.Property.(*ast.StringNode)
+		if !ok || !ok2 || n.Optional {
+			return
+		}
+		if v, ok := fetchConst(c.Value, prop.Value); ok {
+			nc := &ast.ConstantNode{Value: v}
+			nc.SetLocation(n.Location())
+			*node = nc
+		}
+	}
+}
+
+// relocate points every node of an inlined let at the place it is used,
+// so errors and carets land in the rule that uses it.
+func relocate(n ast.Node, loc file.Location) {
+	ast.Walk(&n, locSetter{loc})
+}
+
+type locSetter struct{ loc file.Location }
+
+func (s locSetter) Visit(node *ast.Node) { (*node).SetLocation(s.loc) }
+
+func fetchConst(v any, name string) (any, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Struct:
+		for i := 0; i < rv.NumField(); i++ {
+			if rv.Type().Field(i).Tag.Get("expr") == name {
+				return rv.Field(i).Interface(), true
+			}
+		}
+	case reflect.Map:
+		if e := rv.MapIndex(reflect.ValueOf(name)); e.IsValid() {
+			return e.Interface(), true
+		}
+	}
+	return nil, false
+}
+
+// chain compiles a stage's rules into one program that returns the index
+// of the first rule that holds, or -1. One VM run per decision instead of
+// one per rule is most of the engine's speed.
+func (l *loader) chain(st *stage) {
+	if len(st.rules) == 0 {
+		return
+	}
+	var b strings.Builder
+	for i, r := range st.rules {
+		fmt.Fprintf(&b, "(\n%s\n) ? %d : (", r.when.Source().String(), i)
+	}
+	b.WriteString("-1")
+	b.WriteString(strings.Repeat(")", len(st.rules)))
+	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.AsInt())
+	prog, err := expr.Compile(b.String(), opts...)
+	if err != nil {
+		// Every rule compiled alone, so this is our bug, not the author's.
+		l.errPos(Position{l.src.file, 1, 1}, "", "internal: compiling stage "+st.name+": "+err.Error())
+		return
+	}
+	st.chain = prog
+}
