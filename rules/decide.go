@@ -261,3 +261,17 @@ func (p *Policy) Rule(id string) (RuleInfo, bool) {
 	}
 	return RuleInfo{ID: r.id, Stage: r.stage, Pos: r.pos, Outcome: r.outcome, Reason: r.reason, Private: r.private}, true
 }
+
+// Param returns a policy parameter by dotted path, e.g. "tiers.free.daily"
+// or "pending_expiry". Durations come back as time.Duration, tables as
+// maps and groups as structs.
+func (p *Policy) Param(path string) (any, bool) {
+	v := p.params
+	for _, name := range strings.Split(path, ".") {
+		var ok bool
+		if v, ok = fetchConst(v, name); !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}

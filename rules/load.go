@@ -62,6 +62,7 @@ type Policy struct {
 	stages   map[string]*stage
 	tests    []policyTest
 	ruleByID map[string]*rule
+	params   any
 	tiers    map[string]bool // keys of params.tiers, when the policy has a tier table
 	tierList string
 }
@@ -78,9 +79,9 @@ type outcomeSpec struct {
 }
 
 type rule struct {
-	id      string
-	stage   string
-	pos     Position
+	id    string
+	stage string
+	pos   Position
 	outcomeSpec
 	private bool
 	when    *vm.Program
@@ -259,6 +260,7 @@ func (l *loader) policy(root *yaml.Node) {
 			l.collectTiers()
 		}
 	}
+	l.p.params = l.params.Interface()
 	l.setupExpr()
 	if ln := m["let"]; ln != nil {
 		l.letBlock(ln)
