@@ -39,9 +39,15 @@ func (p *Policy) Tests() int { return len(p.tests) }
 // RunTests runs the tests written in the policy's tests: block. Each test
 // is a request, merged over test_defaults, and the expected decision.
 func (p *Policy) RunTests() []TestResult {
+	return p.RunTestsWith(p.Decide)
+}
+
+// RunTestsWith runs the policy's tests with another decider, such as the
+// same policy inside the WebAssembly module, and checks its answers.
+func (p *Policy) RunTestsWith(decide func(*Request) Decision) []TestResult {
 	out := make([]TestResult, len(p.tests))
 	for i, t := range p.tests {
-		d := p.Decide(t.req)
+		d := decide(t.req)
 		res := TestResult{Name: t.name, Pos: t.pos, Got: d}
 		for _, k := range expectKeys {
 			w, ok := t.want[k]
