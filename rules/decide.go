@@ -64,7 +64,11 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 
 	idx := -1
 	if st.chain != nil {
-		out, err := m.Run(st.chain, req)
+		prog, env := st.chain, any(req)
+		if req.Recipient != nil {
+			prog, env = st.chainVal, factsValue{req.Stage, req.Now, req.Note, *req.Sender, *req.Recipient, req.Pair}
+		}
+		out, err := m.Run(prog, env)
 		if err != nil {
 			// Find the rule that failed: the first one, in order, that errs
 			// before any rule holds.

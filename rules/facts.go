@@ -191,3 +191,16 @@ func (m *Member) validate(path string) error {
 	}
 	return nil
 }
+
+// factsValue is Request with the members held by value. Fields read
+// through a pointer are addressable, and boxing an addressable value
+// copies it to the heap; read from a value they are not, so a decision
+// that boxes factsValue once reads every fact without allocating.
+type factsValue struct {
+	Stage     string    `expr:"stage"`
+	Now       time.Time `expr:"now"`
+	Note      string    `expr:"note"`
+	Sender    Member    `expr:"sender"`
+	Recipient Member    `expr:"recipient"`
+	Pair      Pair      `expr:"pair"`
+}

@@ -71,7 +71,10 @@ type stage struct {
 	name  string
 	def   outcomeSpec
 	rules []*rule
-	chain *vm.Program // every rule in one program: returns the first match's index or -1
+	// chain is every rule in one program: it returns the first match's
+	// index or -1. chainVal is the same against factsValue, used whenever
+	// there is a recipient (see factsValue).
+	chain, chainVal *vm.Program
 }
 
 type outcomeSpec struct {
@@ -667,12 +670,33 @@ func (l *loader) chain(st *stage) {
 	}
 	b.WriteString("-1")
 	b.WriteString(strings.Repeat(")", len(st.rules)))
+	src := b.String()
 	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.AsInt())
-	prog, err := expr.Compile(b.String(), opts...)
+	prog, err := expr.Compile(src, opts...)
+	if err == nil {
+		st.chain = prog
+		opts[0] = expr.Env(factsValue{})
+		opts = append(opts, expr.Patch(recipientPresent{}))
+		st.chainVal, err = expr.Compile(src, opts...)
+	}
 	if err != nil {
 		// Every rule compiled alone, so this is our bug, not the author's.
 		l.errPos(Position{l.src.file, 1, 1}, "", "internal: compiling stage "+st.name+": "+err.Error())
+	}
+}
+
+// recipientPresent rewrites recipient == nil to false (and != nil to true)
+// for the factsValue program, which runs only when there is a recipient.
+type recipientPresent struct{}
+
+func (recipientPresent) Visit(node *ast.Node) {
+	n, ok := (*node).(*ast.BinaryNode)
+	if !ok || (n.Operator != "==" && n.Operator != "!=") {
 		return
 	}
-	st.chain = prog
+	isRecipient := func(x ast.Node) bool { id, ok := x.(*ast.IdentifierNode); return ok && id.Value == "recipient" }
+	isNil := func(x ast.Node) bool { _, ok := x.(*ast.NilNode); return ok }
+	if isRecipient(n.Left) && isNil(n.Right) || isNil(n.Left) && isRecipient(n.Right) {
+		ast.Patch(node, &ast.BoolNode{Value: n.Operator == "!="})
+	}
 }
