@@ -118,6 +118,13 @@ type loader struct {
 	lets   []letDef
 	letIdx map[string]int
 	opts   []expr.Option
+	// paramTypes names the generated params types for error messages.
+	paramTypes map[string]paramType
+}
+
+type paramType struct {
+	path   string
+	fields []string
 }
 
 // Load parses and compiles a policy. filename is used only in positions.
@@ -546,7 +553,14 @@ func (l *loader) compile(n *yaml.Node, ruleID, what string, as expr.Option) (*vm
 		l.errAt(n, ruleID, what+" must be an expression")
 		return nil, false
 	}
-	return l.compileText(n.Value, func(off int) Position { return l.src.at(n, off) }, ruleID, what, as)
+	errs := len(l.errs)
+	prog, ok := l.compileText(n.Value, func(off int) Position { return l.src.at(n, off) }, ruleID, what, as)
+	if !ok && len(l.errs) > errs && n.Style == 0 && strings.Contains(l.errs[len(l.errs)-1].Msg, "unexpected token EOF") {
+		if end := l.src.at(n, len([]rune(n.Value))); end.Line <= len(l.lines) && strings.Contains(l.lines[end.Line-1], " #") {
+			l.errs[len(l.errs)-1].Msg += " (a # after a space starts a YAML comment: quote the expression)"
+		}
+	}
+	return prog, ok
 }
 
 func (l *loader) compileText(src string, at func(int) Position, ruleID, what string, as expr.Option) (*vm.Program, bool) {
@@ -566,23 +580,105 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		if errors.As(err, &fe) {
 			off, msg = fe.From, fe.Message
 		}
-		msg = tidyExprMessage(msg, what)
+		msg = l.tidyExprMessage(msg)
 		l.errPos(at(off), ruleID, what+": "+msg)
 		return nil, false
 	}
 	return prog, true
 }
 
+var (
+	noFieldRe     = regexp.MustCompile(`^type (.+) has no field (\w+)$`)
+	unknownNameRe = regexp.MustCompile(`^unknown name (\w+)$`)
+	factTypes     = map[string]reflect.Type{}
+)
+
+func init() {
+	for _, v := range []any{Request{}, Member{}, Counts{}, Settings{}, AutoAccept{}, Pair{}} {
+		t := reflect.TypeOf(v)
+		factTypes[t.String()] = t
+	}
+}
+
 // tidyExprMessage rewords expr's messages where they would confuse a
-// policy author.
-func tidyExprMessage(msg, what string) string {
+// policy author, and suggests the name they probably meant.
+func (l *loader) tidyExprMessage(msg string) string {
 	switch {
 	case strings.HasPrefix(msg, "expected bool, but got"):
 		return "must be true or false, but is " + strings.TrimPrefix(msg, "expected bool, but got ")
 	case strings.HasPrefix(msg, "expected struct, but got"):
 		return "must be a time, but is " + strings.TrimPrefix(msg, "expected struct, but got ")
 	}
+	if m := noFieldRe.FindStringSubmatch(msg); m != nil {
+		typeName, field := m[1], m[2]
+		var names []string
+		if t, ok := factTypes[typeName]; ok {
+			names = exprNames(t)
+			typeName = strings.ToLower(strings.TrimPrefix(typeName, "rules."))
+		} else if pt, ok := l.paramTypes[typeName]; ok {
+			typeName, names = pt.path, pt.fields
+		} else {
+			return msg
+		}
+		return fmt.Sprintf("%s has no field %s%s", typeName, field, suggest(field, names))
+	}
+	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
+		names := append(exprNames(reflect.TypeOf(Request{})), "params")
+		for _, lt := range l.lets {
+			names = append(names, lt.name)
+		}
+		return msg + suggest(m[1], names)
+	}
 	return msg
+}
+
+// exprNames lists the expr names of a struct's fields.
+func exprNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if n := t.Field(i).Tag.Get("expr"); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// suggest returns " (did you mean x?)" for the closest name within two
+// edits, or lists the names when there are few.
+func suggest(name string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	if len(names) > 0 && len(names) <= 12 {
+		return " (known: " + strings.Join(names, ", ") + ")"
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // patcher substitutes params (a typed constant) and lets (their bodies,

@@ -112,7 +112,16 @@ func (l *loader) paramStruct(n *yaml.Node, keys []string, vals []reflect.Value, 
 		})
 		order = append(order, i)
 	}
-	v := reflect.New(reflect.StructOf(fields)).Elem()
+	t := reflect.StructOf(fields)
+	if l.paramTypes == nil {
+		l.paramTypes = map[string]paramType{}
+	}
+	names := make([]string, len(order))
+	for f, i := range order {
+		names[f] = keys[i]
+	}
+	l.paramTypes[t.String()] = paramType{path: path, fields: names}
+	v := reflect.New(t).Elem()
 	for f, i := range order {
 		v.Field(f).Set(vals[i])
 	}

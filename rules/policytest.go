@@ -166,7 +166,7 @@ func (l *loader) testsBlock(defaults, tests *yaml.Node) {
 			if m["request"] != nil {
 				at = m["request"]
 			}
-			l.errAt(at, "", fmt.Sprintf("test %q: %v", t.name, err))
+			l.errAt(at, "", fmt.Sprintf("test %q: %s", t.name, strings.Replace(err.Error(), "json: ", "", 1)))
 			continue
 		}
 		en := m["expect"]
