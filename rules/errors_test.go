@@ -61,3 +61,34 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoad: any policy text either loads or gives positioned errors; it
+// never panics. Seeded from the broken-policy corpus and the default policy.
+func FuzzLoad(f *testing.F) {
+	files, _ := filepath.Glob("testdata/errors/*.yaml")
+	files = append(files, "../policies.yaml")
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		p, err := rules.Load("fuzz.yaml", src)
+		if err != nil {
+			var list rules.ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("error %T without positions: %v", err, err)
+			}
+			return
+		}
+		// A policy that loads can decide.
+		for _, s := range rules.Stages {
+			req := &rules.Request{Stage: s, Now: at(2, 10, 0), Sender: &rules.Member{Kind: "person", Status: "active", Tier: "free"}}
+			if d := p.Decide(req); d.Outcome == "" {
+				t.Fatalf("empty decision")
+			}
+		}
+	})
+}
