@@ -118,6 +118,8 @@ type loader struct {
 	lets   []letDef
 	letIdx map[string]int
 	opts   []expr.Option
+	// tables maps a params table (by map pointer) to its lookup function.
+	tables map[uintptr]string
 	// paramTypes names the generated params types for error messages.
 	paramTypes map[string]paramType
 }
@@ -544,6 +546,43 @@ func (l *loader) setupExpr() {
 		expr.MaxNodes(l.p.nodes),
 	}
 	l.opts = append(l.opts, helpers(l.p.cal)...)
+	l.tableFuncs(l.params, "params")
+}
+
+// tableFuncs registers a lookup function for every table in params (a map
+// of same-shaped groups, such as tiers). The patcher turns
+// params.tiers[sender.tier] into a call of it. Its entries are boxed once,
+// here, so a lookup neither reflects nor allocates, where expr's own map
+// indexing does both; a missing key is an error rather than a zero group.
+func (l *loader) tableFuncs(v reflect.Value, path string) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			l.tableFuncs(v.Field(i), path+"."+v.Type().Field(i).Tag.Get("expr"))
+		}
+	case reflect.Map:
+		if v.Type().Elem().Kind() != reflect.Struct {
+			return
+		}
+		boxed := make(map[string]any, v.Len())
+		for _, k := range v.MapKeys() {
+			boxed[k.String()] = v.MapIndex(k).Interface()
+		}
+		name := "__table" + strconv.Itoa(len(l.tables))
+		if l.tables == nil {
+			l.tables = map[uintptr]string{}
+		}
+		l.tables[v.Pointer()] = name
+		where := path
+		sig := reflect.FuncOf([]reflect.Type{typString}, []reflect.Type{v.Type().Elem()}, false)
+		l.opts = append(l.opts, expr.Function(name, func(args ...any) (any, error) {
+			key, _ := args[0].(string)
+			if e, ok := boxed[key]; ok {
+				return e, nil
+			}
+			return nil, fmt.Errorf("%s has no entry %q", where, key)
+		}, reflect.Zero(sig).Interface()))
+	}
 }
 
 // compile compiles a YAML scalar as an expression and maps any error back
@@ -714,8 +753,21 @@ func (p *patcher) Visit(node *ast.Node) {
 	case *ast.MemberNode:
 		// Fold params.a.b into one constant, so the hot path does no lookup.
 		c, ok := n.Node.(*ast.ConstantNode)
+		if !ok || n.Optional {
+			return
+		}
 		prop, ok2 := n.Property.(*ast.StringNode)
-		if !ok || !ok2 || n.Optional {
+		if !ok2 {
+			// A table indexed by a fact: call its lookup function.
+			if rv := reflect.ValueOf(c.Value); rv.Kind() == reflect.Map {
+				if fn, ok := p.l.tables[rv.Pointer()]; ok {
+					callee := &ast.IdentifierNode{Value: fn}
+					callee.SetLocation(n.Location())
+					call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{n.Property}}
+					call.SetLocation(n.Location())
+					*node = call
+				}
+			}
 			return
 		}
 		if v, ok := fetchConst(c.Value, prop.Value); ok {
