@@ -14,17 +14,17 @@ func TestDecodeRequestErrors(t *testing.T) {
 	cases := map[string]string{
 		`{`: `invalid request: unexpected EOF`,
 		`{"stage":"invite","now":"2026-03-02T10:00:00-08:00","sender":{"id":"a","kind":"person","tier":"free","status":"active"},"extra":1}`: `invalid request: json: unknown field "extra"`,
-		`{"stage":"invite","now":"yesterday","sender":{}}`:                                                                                                         `invalid request: parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","tier":"free","status":"active","connections":"many"}}`:                  `invalid request: sender.connections: expected int, got JSON string`,
-		`{"stage":"review","now":"2026-03-02T10:00:00Z","sender":{}}`:                                                                                              `invalid request: stage: "review" is not one of invite, deliver, accept`,
-		`{"stage":"invite","sender":{}}`:                                                                                                                           `invalid request: now: missing; the engine never reads the clock, so now must be given`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z"}`:                                                                                                          `invalid request: sender: missing`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"robot","status":"active"}}`:                                                     `invalid request: sender.kind: "robot" is not one of person, company`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active"},"recipient":{"kind":"person","status":"gone"}}`:      `invalid request: recipient.status: "gone" is not one of active, restricted, soft_banned, deactivated, closed`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active","settings":{"invitations":"friends"}}}`:               `invalid request: sender.settings.invitations: "friends" is not one of everyone, email_or_contacts, contacts_only, mutual, second_degree, third_degree, nobody`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active","acceptance_rate":1.5}}`:                              `invalid request: sender.acceptance_rate: 1.5 is outside 0..1`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active"},"pair":{"degree":4}}`:                                `invalid request: pair.degree: 4 is not 0, 1, 2 or 3`,
-		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active"}} {}`:                                                `invalid request: trailing data after the request object`,
+		`{"stage":"invite","now":"yesterday","sender":{}}`: `invalid request: parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","tier":"free","status":"active","connections":"many"}}`: `invalid request: sender.connections: expected int, got JSON string`,
+		`{"stage":"review","now":"2026-03-02T10:00:00Z","sender":{}}`:                                                                              `invalid request: stage: "review" is not one of invite, deliver, accept`,
+		`{"stage":"invite","sender":{}}`:                  `invalid request: now: missing; the engine never reads the clock, so now must be given`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z"}`: `invalid request: sender: missing`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"robot","status":"active"}}`:                                                `invalid request: sender.kind: "robot" is not one of person, company`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active"},"recipient":{"kind":"person","status":"gone"}}`: `invalid request: recipient.status: "gone" is not one of active, restricted, soft_banned, deactivated, closed`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active","settings":{"invitations":"friends"}}}`:          `invalid request: sender.settings.invitations: "friends" is not one of everyone, email_or_contacts, contacts_only, mutual, second_degree, third_degree, nobody`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active","acceptance_rate":1.5}}`:                         `invalid request: sender.acceptance_rate: 1.5 is outside 0..1`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active"},"pair":{"degree":4}}`:                           `invalid request: pair.degree: 4 is not 0, 1, 2 or 3`,
+		`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","status":"active"}} {}`:                                            `invalid request: trailing data after the request object`,
 	}
 	for in, want := range cases {
 		_, err := rules.DecodeRequest([]byte(in))
