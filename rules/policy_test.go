@@ -344,3 +344,25 @@ func TestMemoryBudget(t *testing.T) {
 		t.Fatalf("got %+v", d)
 	}
 }
+
+// TestPolicyTestsCoverEveryRule: policies.yaml ships a test for each rule,
+// one the rule decides or, for rules off by default, one named after it.
+func TestPolicyTestsCoverEveryRule(t *testing.T) {
+	p := loadDefault(t)
+	results := p.RunTests()
+	covered := map[string]bool{}
+	for _, r := range results {
+		if !r.Pass {
+			t.Errorf("policy test %q fails: %v", r.Name, r.Failures)
+		}
+		covered[r.Got.Rule] = true
+		covered[strings.Fields(r.Name)[0]] = true
+	}
+	for _, s := range rules.Stages {
+		for _, id := range p.Rules(s) {
+			if !covered[id] {
+				t.Errorf("no test in policies.yaml for rule %s", id)
+			}
+		}
+	}
+}
