@@ -1,0 +1,207 @@
+package lifecycle
+
+import (
+	"time"
+
+	"github.com/connrules/connrules/rules"
+)
+
+// Member is a person or company page as the lifecycle stores it. The
+// engine's [rules.Member] is built from it, with the counts and the
+// connection total filled in from the store.
+type Member struct {
+	ID string `json:"id"`
+	// Kind is person or company; empty means person.
+	Kind string `json:"kind,omitempty"`
+	// Tier is a key into the policy's tier table; empty means free.
+	Tier string `json:"tier,omitempty"`
+	// Status is active, soft_banned, deactivated or closed; empty means
+	// active. A restriction is not a status here: it is RestrictedUntil,
+	// and it lifts by itself when that time passes.
+	Status  string `json:"status,omitempty"`
+	Company string `json:"company,omitempty"`
+	School  string `json:"school,omitempty"`
+	// Email is matched against imported contacts and invitations by email.
+	Email    string         `json:"email,omitempty"`
+	Settings rules.Settings `json:"settings"`
+	// RestrictedUntil is the end of a restriction; zero when there is none.
+	RestrictedUntil time.Time `json:"restricted_until,omitzero"`
+	// AcceptanceRate is the prior share of accepted invitations, used until
+	// the member's own answers outweigh it (see [Network.Invite]).
+	AcceptanceRate float64 `json:"acceptance_rate"`
+	// Answered and Accepted count the member's sent invitations that were
+	// answered (accepted, ignored or rejected) and accepted.
+	Answered int `json:"answered,omitempty"`
+	Accepted int `json:"accepted,omitempty"`
+}
+
+// acceptancePriorWeight is how many answers the prior AcceptanceRate is
+// worth: with fewer answers than this the prior dominates.
+const acceptancePriorWeight = 10
+
+// acceptanceRate blends the prior with the member's own answers.
+func (m *Member) acceptanceRate() float64 {
+	return (m.AcceptanceRate*acceptancePriorWeight + float64(m.Accepted)) / float64(acceptancePriorWeight+m.Answered)
+}
+
+// normalize fills the defaults of an incoming member.
+func (m *Member) normalize() {
+	if m.Kind == "" {
+		m.Kind = "person"
+	}
+	if m.Tier == "" {
+		m.Tier = "free"
+	}
+	if m.Status == "" {
+		m.Status = "active"
+	}
+}
+
+// Invitation statuses.
+const (
+	StatusPending   = "pending"
+	StatusAccepted  = "accepted"
+	StatusIgnored   = "ignored"
+	StatusRejected  = "rejected"
+	StatusWithdrawn = "withdrawn"
+	StatusExpired   = "expired"
+)
+
+// Delivery values of an invitation: the deliver stage's outcome, or shadow
+// when the invite stage shadowed it and it was never delivered.
+const (
+	DeliveryInbox      = "inbox"
+	DeliveryHold       = "hold"
+	DeliverySpam       = "spam"
+	DeliveryAutoAccept = "auto_accept"
+	DeliveryAutoIgnore = "auto_ignore"
+	DeliveryShadow     = "shadow"
+)
+
+// Invitation is one connection request and what became of it.
+type Invitation struct {
+	ID   string `json:"id"`
+	From string `json:"from"`
+	To   string `json:"to"`
+	Note string `json:"note,omitempty"`
+	// Email is set when the sender invited by email address.
+	Email  string    `json:"email,omitempty"`
+	SentAt time.Time `json:"sent_at"`
+	// Status is pending until the invitation is answered, withdrawn or
+	// expired. A shadowed invitation stays pending for the sender and is
+	// never visible to the recipient.
+	Status   string    `json:"status"`
+	Delivery string    `json:"delivery,omitempty"`
+	ClosedAt time.Time `json:"closed_at,omitzero"`
+}
+
+// Visible reports whether the recipient can see and answer the invitation.
+func (inv *Invitation) Visible() bool {
+	return inv.Status == StatusPending && inv.Delivery != DeliveryShadow && inv.Delivery != ""
+}
+
+// PairRecord is the history of invitations from one member to another:
+// the facts behind the resend rules.
+type PairRecord struct {
+	Ignored       int       `json:"ignored"`
+	LastIgnoredAt time.Time `json:"last_ignored_at,omitzero"`
+	Rejected      bool      `json:"rejected"`
+	WithdrawnAt   time.Time `json:"withdrawn_at,omitzero"`
+}
+
+// Windows names the quota windows at one instant by their starts, in the
+// policy's calendar. Two instants are in the same day window exactly when
+// their Windows have equal Day fields.
+type Windows struct {
+	// Now is the instant the windows were computed for.
+	Now time.Time `json:"now"`
+	// Hour is the start of the rolling hour: Now minus one hour, exclusive.
+	Hour  time.Time `json:"hour"`
+	Day   time.Time `json:"day"`
+	Week  time.Time `json:"week"`
+	Month time.Time `json:"month"`
+}
+
+// WindowsAt computes the windows of instant t in calendar c.
+func WindowsAt(c rules.Calendar, t time.Time) Windows {
+	return Windows{Now: t, Hour: t.Add(-time.Hour), Day: c.DayStart(t), Week: c.WeekStart(t), Month: c.MonthStart(t)}
+}
+
+// Usage is a member's counters in a set of windows, as [Store.Usage]
+// reads them.
+type Usage struct {
+	// Seq is the version of the member's sending state. [Store.Reserve]
+	// commits only if it is unchanged.
+	Seq uint64 `json:"seq"`
+	// Sent counts invitations the member sent, shadowed ones included: a
+	// soft-banned sender must not be able to tell from the meter.
+	Sent rules.Counts `json:"sent"`
+	// Received counts invitations delivered to the member.
+	Received rules.Counts `json:"received"`
+	// OverLimit counts refused attempts made while the week's count was at
+	// or over the tier's weekly limit, in the current week.
+	OverLimit int `json:"over_limit"`
+	// HourOldest is the oldest send inside the rolling hour; the hour count
+	// drops when it leaves. Zero when the hour is empty.
+	HourOldest time.Time `json:"hour_oldest,omitzero"`
+}
+
+// Reservation is the atomic step of an invitation: if the sender's Seq is
+// still the one read, record the send in the sender's windows, count it as
+// received by the recipient when Received is set, and store the
+// invitation.
+type Reservation struct {
+	Seq        uint64
+	Windows    Windows
+	Invitation Invitation
+	Received   bool
+}
+
+// Event is one line of the append-only log: an action, the facts the
+// engine saw and its decision, and what was applied. The log feeds replay
+// and impact analysis, so every action appends at least one event and the
+// format is versioned by V.
+type Event struct {
+	// V is the event format version, [EventVersion].
+	V int `json:"v"`
+	// Seq is assigned by the store: 1, 2, 3... in append order.
+	Seq    uint64    `json:"seq"`
+	At     time.Time `json:"at"`
+	Action string    `json:"action"`
+	// Actor is the member who acted; Subject the other member, if any.
+	Actor   string `json:"actor,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	// Invitation is the id of the invitation concerned, if any.
+	Invitation string `json:"invitation,omitempty"`
+	// Policy names the policy that decided.
+	Policy string `json:"policy,omitempty"`
+	// Request and Decision are set for actions the engine decided.
+	Request  *rules.Request  `json:"request,omitempty"`
+	Decision *rules.Decision `json:"decision,omitempty"`
+	// Result is what the lifecycle applied: an invitation status, a
+	// delivery, "refused", "connected", "restricted"...
+	Result string `json:"result,omitempty"`
+	// Detail carries action-specific data, e.g. imported emails.
+	Detail map[string]any `json:"detail,omitempty"`
+}
+
+// EventVersion is the current [Event] format version.
+const EventVersion = 1
+
+// Actions recorded in the event log.
+const (
+	ActionInvite   = "invite"
+	ActionDeliver  = "deliver"
+	ActionAccept   = "accept"
+	ActionIgnore   = "ignore"
+	ActionReject   = "reject"
+	ActionWithdraw = "withdraw"
+	ActionExpire   = "expire"
+	ActionRemove   = "remove"
+	ActionBlock    = "block"
+	ActionUnblock  = "unblock"
+	ActionImport   = "import_contacts"
+	ActionRestrict = "restrict"
+	ActionMember   = "member"
+	ActionConnect  = "connect"
+)

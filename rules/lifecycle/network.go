@@ -1,0 +1,819 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/connrules/connrules/rules"
+)
+
+// DefaultPendingExpiry is how long an invitation stays pending when the
+// policy has no pending_expiry parameter: six months.
+const DefaultPendingExpiry = 180 * 24 * time.Hour
+
+// DefaultSearchBudget bounds the degree search: the number of adjacency
+// entries [Store.Relation] may visit before it answers 0.
+const DefaultSearchBudget = 50_000
+
+// maxAttempts bounds the optimistic retries of one invitation. Every
+// failed attempt means another invitation from the same sender committed,
+// so this is only reached under pathological contention.
+const maxAttempts = 1 << 16
+
+// ErrContention is returned when an invitation could not commit after
+// many retries because other invitations from the same sender kept
+// committing first.
+var ErrContention = errors.New("lifecycle: too much contention on the sender's quota")
+
+// ErrNotPending is returned (wrapped) when an invitation is answered,
+// withdrawn or shown that is no longer pending, or that the recipient
+// cannot see.
+var ErrNotPending = errors.New("invitation is not pending")
+
+// Config configures a [Network].
+type Config struct {
+	// Policy is required even when Decider is another engine: its calendar
+	// defines the quota windows, its params the limits and the expiry, and
+	// its Public the sender's view.
+	Policy *rules.Policy
+	// Decider decides each stage; nil means Native(Policy).
+	Decider Decider
+	// Store holds the state; nil means a new [MemStore].
+	Store Store
+	// Clock is required: nothing here reads the system clock.
+	Clock Clock
+	// SearchBudget bounds the degree search; 0 means DefaultSearchBudget.
+	SearchBudget int
+}
+
+// Limits are a tier's quotas from the policy's params.tiers table. Zero
+// means no limit.
+type Limits struct {
+	Daily       int `json:"daily"`
+	Weekly      int `json:"weekly"`
+	Monthly     int `json:"monthly"`
+	Connections int `json:"connections"`
+}
+
+// Network runs the invitation lifecycle over a store. It is safe for
+// concurrent use.
+type Network struct {
+	pol    *rules.Policy
+	dec    Decider
+	store  Store
+	clock  Clock
+	cal    rules.Calendar
+	expiry time.Duration
+	budget int
+	limits map[string]Limits
+}
+
+// New checks cfg and returns a Network.
+func New(cfg Config) (*Network, error) {
+	if cfg.Policy == nil {
+		return nil, errors.New("lifecycle: Config.Policy is required")
+	}
+	if cfg.Clock == nil {
+		return nil, errors.New("lifecycle: Config.Clock is required; the lifecycle never reads the system clock")
+	}
+	n := &Network{pol: cfg.Policy, dec: cfg.Decider, store: cfg.Store, clock: cfg.Clock,
+		cal: cfg.Policy.Calendar(), expiry: DefaultPendingExpiry, budget: cfg.SearchBudget}
+	if n.dec == nil {
+		n.dec = Native(cfg.Policy)
+	}
+	if n.store == nil {
+		n.store = NewMemStore()
+	}
+	if n.budget <= 0 {
+		n.budget = DefaultSearchBudget
+	}
+	if v, ok := cfg.Policy.Param("pending_expiry"); ok {
+		d, ok := v.(time.Duration)
+		if !ok || d <= 0 {
+			return nil, fmt.Errorf("lifecycle: policy param pending_expiry is %v, want a positive duration such as 180d", v)
+		}
+		n.expiry = d
+	}
+	n.limits = tierLimits(cfg.Policy)
+	return n, nil
+}
+
+// tierLimits reads params.tiers.<tier>.{daily,weekly,monthly,connections}.
+func tierLimits(p *rules.Policy) map[string]Limits {
+	out := map[string]Limits{}
+	v, ok := p.Param("tiers")
+	if !ok {
+		return out
+	}
+	rv := reflect.ValueOf(v)
+	var names []string
+	switch rv.Kind() {
+	case reflect.Map:
+		for _, k := range rv.MapKeys() {
+			names = append(names, k.String())
+		}
+	case reflect.Struct: // a table of one tier is a struct
+		for i := 0; i < rv.NumField(); i++ {
+			names = append(names, rv.Type().Field(i).Tag.Get("expr"))
+		}
+	}
+	num := func(path string) int {
+		v, ok := p.Param(path)
+		if !ok {
+			return 0
+		}
+		switch x := v.(type) {
+		case int:
+			return x
+		case float64:
+			return int(x)
+		}
+		return 0
+	}
+	for _, t := range names {
+		out[t] = Limits{
+			Daily:       num("tiers." + t + ".daily"),
+			Weekly:      num("tiers." + t + ".weekly"),
+			Monthly:     num("tiers." + t + ".monthly"),
+			Connections: num("tiers." + t + ".connections"),
+		}
+	}
+	return out
+}
+
+// Policy returns the policy the network was configured with.
+func (n *Network) Policy() *rules.Policy { return n.pol }
+
+// Store returns the network's store.
+func (n *Network) Store() Store { return n.store }
+
+// Now is the network clock's time.
+func (n *Network) Now() time.Time { return n.clock.Now() }
+
+// PendingExpiry is how long invitations stay pending.
+func (n *Network) PendingExpiry() time.Duration { return n.expiry }
+
+// Limits returns a tier's quotas.
+func (n *Network) Limits(tier string) Limits { return n.limits[tier] }
+
+// AddMember stores a member, filling defaults: kind person, tier free,
+// status active.
+func (n *Network) AddMember(ctx context.Context, m Member) error {
+	if m.ID == "" {
+		return errors.New("lifecycle: member without an id")
+	}
+	m.normalize()
+	if err := n.store.PutMember(ctx, m); err != nil {
+		return err
+	}
+	return n.log(ctx, &Event{At: n.clock.Now(), Action: ActionMember, Actor: m.ID, Result: "stored",
+		Detail: map[string]any{"member": m}})
+}
+
+// Connect connects two members directly, without an invitation: for
+// seeding a network.
+func (n *Network) Connect(ctx context.Context, a, b string) error {
+	for _, id := range []string{a, b} {
+		if _, err := n.store.Member(ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := n.store.Connect(ctx, a, b); err != nil {
+		return err
+	}
+	return n.log(ctx, &Event{At: n.clock.Now(), Action: ActionConnect, Actor: a, Subject: b, Result: "connected"})
+}
+
+func (n *Network) log(ctx context.Context, e *Event) error {
+	e.V = EventVersion
+	if e.Policy == "" {
+		e.Policy = n.pol.Name()
+	}
+	return n.store.Append(ctx, e)
+}
+
+// decide asks the decider and fails closed when it cannot answer.
+func (n *Network) decide(ctx context.Context, req *rules.Request) (rules.Decision, error) {
+	d, err := n.dec.Decide(ctx, req)
+	if err != nil {
+		return rules.Unavailable(req.Stage, req.Now, ""), fmt.Errorf("lifecycle: %s stage: %w", req.Stage, err)
+	}
+	return d, nil
+}
+
+// engineMember builds the engine's view of a member.
+func (n *Network) engineMember(ctx context.Context, m Member, u Usage, now time.Time) (*rules.Member, error) {
+	conns, err := n.store.ConnectionCount(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	status := m.Status
+	if status == "active" && m.RestrictedUntil.After(now) {
+		status = "restricted"
+	}
+	return &rules.Member{
+		ID: m.ID, Kind: m.Kind, Tier: m.Tier, Status: status, RestrictedUntil: m.RestrictedUntil,
+		Connections: conns, Company: m.Company, School: m.School,
+		Sent: u.Sent, Received: u.Received, OverLimit: u.OverLimit,
+		AcceptanceRate: m.acceptanceRate(), Settings: m.Settings,
+	}, nil
+}
+
+// pairFacts computes the relationship from s to r. Pending invitations
+// past their expiry are expired on the way, so nothing depends on a sweep
+// having run.
+func (n *Network) pairFacts(ctx context.Context, s, r *Member, email string, now time.Time) (rules.Pair, error) {
+	var p rules.Pair
+	deg, mutual, err := n.store.Relation(ctx, s.ID, r.ID, n.budget)
+	if err != nil {
+		return p, err
+	}
+	p.Degree, p.Mutual, p.Connected = deg, mutual, deg == 1
+	p.KnowsEmail = email != "" && r.Email != "" && strings.EqualFold(email, r.Email)
+	if !p.KnowsEmail {
+		if p.KnowsEmail, err = n.store.HasContact(ctx, s.ID, r.Email); err != nil {
+			return p, err
+		}
+	}
+	if p.InContacts, err = n.store.HasContact(ctx, r.ID, s.Email); err != nil {
+		return p, err
+	}
+	if p.Blocked, err = n.store.Blocked(ctx, s.ID, r.ID); err != nil {
+		return p, err
+	}
+	pend, err := n.store.Pending(ctx, s.ID, r.ID)
+	if err != nil {
+		return p, err
+	}
+	for _, inv := range pend {
+		if !inv.SentAt.Add(n.expiry).After(now) {
+			if _, err := n.expireOne(ctx, inv, now); err != nil {
+				return p, err
+			}
+			continue
+		}
+		p.Pending++
+	}
+	rec, err := n.store.Pair(ctx, s.ID, r.ID)
+	if err != nil {
+		return p, err
+	}
+	p.Ignored, p.LastIgnoredAt, p.Rejected, p.WithdrawnAt = rec.Ignored, rec.LastIgnoredAt, rec.Rejected, rec.WithdrawnAt
+	return p, nil
+}
+
+// InviteInput names an invitation: the sender, and the recipient by
+// member id (To) or by email address (Email).
+type InviteInput struct {
+	From  string `json:"from"`
+	To    string `json:"to,omitempty"`
+	Email string `json:"email,omitempty"`
+	Note  string `json:"note,omitempty"`
+}
+
+// InviteResult is everything an invitation attempt did.
+type InviteResult struct {
+	// Invitation is the stored invitation; its ID is empty when the invite
+	// stage refused.
+	Invitation Invitation `json:"invitation"`
+	// Request is the invite stage's facts.
+	Request *rules.Request `json:"request"`
+	// Invite is the invite stage's decision (the operator's view).
+	Invite rules.Decision `json:"invite"`
+	// Deliver is the deliver stage's decision, nil when not delivered.
+	Deliver *rules.Decision `json:"deliver,omitempty"`
+	// Accept is the accept stage's decision after an auto_accept.
+	Accept *rules.Decision `json:"accept,omitempty"`
+	// Public is what the sender may be shown.
+	Public rules.PublicDecision `json:"public"`
+	// RestrictedUntil is the sender's restriction end after an effect
+	// restricted them; zero otherwise.
+	RestrictedUntil time.Time `json:"restricted_until,omitzero"`
+	// Attempts is how many times the invitation was decided before it
+	// committed (more than 1 only under concurrent invitations).
+	Attempts int `json:"attempts"`
+}
+
+// Invite runs an invitation through the invite stage and, when it is
+// allowed, the deliver stage, and applies the outcomes:
+//
+//   - allow: the invitation is stored pending and counted in the sender's
+//     windows and the recipient's; the deliver stage then puts it in the
+//     inbox, holds it, files it as spam, accepts it (running the accept
+//     stage) or ignores it;
+//   - shadow: it is stored pending and counted for the sender, but never
+//     delivered; the sender's view reads exactly like an allow;
+//   - deny: nothing is stored. If the sender was already at the tier's
+//     weekly limit the attempt is counted as over the limit.
+//
+// Effects apply whatever the outcome: restrict moves the subject's
+// restriction end.
+//
+// The quota check and the increment are one step: the engine decides on
+// the counters read with version Seq, and [Store.Reserve] commits only if
+// Seq is unchanged; otherwise Invite reads and decides again. So N
+// concurrent invitations from one sender admit exactly what the policy
+// allows, never more.
+//
+// The returned error is non-nil when the store failed, the sender does not
+// exist, or the decider failed (then the result holds a fail-closed
+// decision).
+func (n *Network) Invite(ctx context.Context, in InviteInput) (InviteResult, error) {
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		res, done, err := n.tryInvite(ctx, in)
+		if done || err != nil {
+			res.Attempts = attempt
+			return res, err
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+	}
+	return InviteResult{}, ErrContention
+}
+
+func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResult, done bool, err error) {
+	now := n.clock.Now()
+	w := WindowsAt(n.cal, now)
+	sender, err := n.store.Member(ctx, in.From)
+	if err != nil {
+		return res, false, err
+	}
+	var recipient *Member
+	var r Member
+	if in.Email != "" {
+		r, err = n.store.MemberByEmail(ctx, in.Email)
+	} else {
+		r, err = n.store.Member(ctx, in.To)
+	}
+	switch {
+	case err == nil:
+		recipient = &r
+	case !errors.Is(err, ErrNotFound):
+		return res, false, err
+	}
+	su, err := n.store.Usage(ctx, sender.ID, w)
+	if err != nil {
+		return res, false, err
+	}
+	req := &rules.Request{Stage: rules.StageInvite, Now: now, Note: in.Note}
+	if req.Sender, err = n.engineMember(ctx, sender, su, now); err != nil {
+		return res, false, err
+	}
+	if recipient != nil {
+		ru, err := n.store.Usage(ctx, recipient.ID, w)
+		if err != nil {
+			return res, false, err
+		}
+		if req.Recipient, err = n.engineMember(ctx, *recipient, ru, now); err != nil {
+			return res, false, err
+		}
+		if req.Pair, err = n.pairFacts(ctx, &sender, recipient, in.Email, now); err != nil {
+			return res, false, err
+		}
+	}
+	res.Request = req
+	d, derr := n.decide(ctx, req)
+	res.Invite = d
+	subject := in.To
+	if recipient != nil {
+		subject = recipient.ID
+	}
+	ev := &Event{At: now, Action: ActionInvite, Actor: sender.ID, Subject: subject, Request: req, Decision: &res.Invite}
+	if in.Email != "" {
+		ev.Detail = map[string]any{"email": in.Email}
+	}
+
+	switch d.Outcome {
+	case "allow", "shadow":
+		if recipient == nil { // a policy that allows an unknown recipient: nothing to send to
+			d = rules.Decision{Outcome: "deny", Reason: "not_found", Message: n.pol.GenericMessage()}
+			res.Invite = d
+			break
+		}
+		inv := Invitation{From: sender.ID, To: recipient.ID, Note: in.Note, Email: in.Email, SentAt: now, Status: StatusPending}
+		if d.Outcome == "shadow" {
+			inv.Delivery = DeliveryShadow
+		}
+		stored, ok, err := n.store.Reserve(ctx, Reservation{Seq: su.Seq, Windows: w, Invitation: inv, Received: d.Outcome == "allow"})
+		if err != nil || !ok {
+			return res, false, err
+		}
+		res.Invitation = stored
+		ev.Invitation, ev.Result = stored.ID, StatusPending
+		if d.Outcome == "shadow" {
+			ev.Result = DeliveryShadow
+		}
+	default:
+		lim := n.limits[sender.Tier]
+		if lim.Weekly > 0 && su.Sent.Week >= lim.Weekly {
+			ok, err := n.store.CountOverLimit(ctx, sender.ID, su.Seq, w)
+			if err != nil || !ok {
+				return res, false, err
+			}
+		}
+		ev.Result = "refused"
+	}
+	if err := n.log(ctx, ev); err != nil {
+		return res, true, err
+	}
+	if err := n.applyEffects(ctx, &res, d, sender.ID, subject, now); err != nil {
+		return res, true, err
+	}
+	res.Public = n.pol.Public(d)
+	if res.Invitation.ID != "" && d.Outcome == "allow" {
+		if err := n.deliver(ctx, &res, now); err != nil {
+			return res, true, err
+		}
+	}
+	if derr != nil {
+		return res, true, derr
+	}
+	return res, true, nil
+}
+
+// applyEffects applies a decision's effects. Unknown kinds are kept in the
+// log and otherwise ignored, so a newer policy cannot break an older host.
+func (n *Network) applyEffects(ctx context.Context, res *InviteResult, d rules.Decision, sender, recipient string, now time.Time) error {
+	for _, e := range d.Effects {
+		if e.Kind != "restrict" {
+			continue
+		}
+		who := sender
+		if e.Subject == "recipient" {
+			who = recipient
+		}
+		until, err := n.store.Restrict(ctx, who, e.Until)
+		if err != nil {
+			return err
+		}
+		if who == sender {
+			res.RestrictedUntil = until
+		}
+		if err := n.log(ctx, &Event{At: now, Action: ActionRestrict, Actor: who, Result: "restricted",
+			Detail: map[string]any{"until": until, "rule": d.Rule}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver runs the deliver stage on a stored invitation and applies it.
+func (n *Network) deliver(ctx context.Context, res *InviteResult, now time.Time) error {
+	req := *res.Request
+	req.Stage = rules.StageDeliver
+	d, derr := n.decide(ctx, &req)
+	res.Deliver = &d
+	inv := res.Invitation
+	switch d.Outcome {
+	case DeliveryInbox, DeliveryHold, DeliverySpam, DeliveryAutoAccept, DeliveryAutoIgnore:
+		inv.Delivery = d.Outcome
+	default: // an unknown outcome holds the invitation: closed, but not lost
+		inv.Delivery = DeliveryHold
+	}
+	if _, err := n.store.UpdateInvitation(ctx, inv, StatusPending); err != nil {
+		return err
+	}
+	res.Invitation = inv
+	if err := n.log(ctx, &Event{At: now, Action: ActionDeliver, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,
+		Request: &req, Decision: res.Deliver, Result: inv.Delivery}); err != nil {
+		return err
+	}
+	switch inv.Delivery {
+	case DeliveryAutoAccept:
+		ar, err := n.Accept(ctx, inv.ID)
+		if err != nil {
+			return err
+		}
+		res.Accept = &ar.Decision
+		res.Invitation = ar.Invitation
+	case DeliveryAutoIgnore:
+		ar, err := n.Ignore(ctx, inv.ID)
+		if err != nil {
+			return err
+		}
+		res.Invitation = ar.Invitation
+	}
+	return derr
+}
+
+// AnswerResult is what an answer to an invitation did.
+type AnswerResult struct {
+	Invitation Invitation `json:"invitation"`
+	// Request and Decision are the accept stage's, for Accept only.
+	Request  *rules.Request `json:"request,omitempty"`
+	Decision rules.Decision `json:"decision"`
+	// NotifySender says whether the sender is told: only for a rejection.
+	NotifySender bool `json:"notify_sender"`
+}
+
+// visible loads an invitation the recipient can answer.
+func (n *Network) visible(ctx context.Context, id string) (Invitation, error) {
+	inv, err := n.store.Invitation(ctx, id)
+	if err != nil {
+		return inv, err
+	}
+	if !inv.Visible() {
+		return inv, fmt.Errorf("invitation %s (%s): %w", id, inv.Status, ErrNotPending)
+	}
+	if !inv.SentAt.Add(n.expiry).After(n.clock.Now()) {
+		if _, err := n.expireOne(ctx, inv, n.clock.Now()); err != nil {
+			return inv, err
+		}
+		return inv, fmt.Errorf("invitation %s (expired): %w", id, ErrNotPending)
+	}
+	return inv, nil
+}
+
+// Accept runs the accept stage for an invitation the recipient can see.
+// If it allows, the two members are connected; if it denies (a connection
+// cap), the invitation stays pending and the decision says why.
+func (n *Network) Accept(ctx context.Context, id string) (AnswerResult, error) {
+	var res AnswerResult
+	inv, err := n.visible(ctx, id)
+	if err != nil {
+		return res, err
+	}
+	now := n.clock.Now()
+	w := WindowsAt(n.cal, now)
+	s, err := n.store.Member(ctx, inv.From)
+	if err != nil {
+		return res, err
+	}
+	r, err := n.store.Member(ctx, inv.To)
+	if err != nil {
+		return res, err
+	}
+	su, err := n.store.Usage(ctx, s.ID, w)
+	if err != nil {
+		return res, err
+	}
+	ru, err := n.store.Usage(ctx, r.ID, w)
+	if err != nil {
+		return res, err
+	}
+	req := &rules.Request{Stage: rules.StageAccept, Now: now, Note: inv.Note}
+	if req.Sender, err = n.engineMember(ctx, s, su, now); err != nil {
+		return res, err
+	}
+	if req.Recipient, err = n.engineMember(ctx, r, ru, now); err != nil {
+		return res, err
+	}
+	if req.Pair, err = n.pairFacts(ctx, &s, &r, inv.Email, now); err != nil {
+		return res, err
+	}
+	d, derr := n.decide(ctx, req)
+	res.Request, res.Decision, res.Invitation = req, d, inv
+	ev := &Event{At: now, Action: ActionAccept, Actor: r.ID, Subject: s.ID, Invitation: inv.ID, Request: req, Decision: &res.Decision, Result: "refused"}
+	if d.Outcome == "allow" {
+		inv.Status, inv.ClosedAt = StatusAccepted, now
+		ok, err := n.store.UpdateInvitation(ctx, inv, StatusPending)
+		if err != nil {
+			return res, err
+		}
+		if !ok {
+			return res, fmt.Errorf("invitation %s was answered meanwhile: %w", id, ErrNotPending)
+		}
+		if err := n.store.Connect(ctx, s.ID, r.ID); err != nil {
+			return res, err
+		}
+		if err := n.store.RecordAnswer(ctx, s.ID, true); err != nil {
+			return res, err
+		}
+		res.Invitation = inv
+		ev.Result = "connected"
+	}
+	if err := n.log(ctx, ev); err != nil {
+		return res, err
+	}
+	return res, derr
+}
+
+// close moves a pending invitation to a final status and logs it.
+func (n *Network) close(ctx context.Context, inv Invitation, status, action, actor string, detail map[string]any) (Invitation, error) {
+	now := n.clock.Now()
+	inv.Status, inv.ClosedAt = status, now
+	ok, err := n.store.UpdateInvitation(ctx, inv, StatusPending)
+	if err != nil {
+		return inv, err
+	}
+	if !ok {
+		return inv, fmt.Errorf("invitation %s was answered meanwhile: %w", inv.ID, ErrNotPending)
+	}
+	subject := inv.To
+	if actor == inv.To {
+		subject = inv.From
+	}
+	return inv, n.log(ctx, &Event{At: now, Action: action, Actor: actor, Subject: subject, Invitation: inv.ID, Result: status, Detail: detail})
+}
+
+// Ignore closes an invitation without telling the sender. It counts toward
+// the pair's ignores, which the resend rules read.
+func (n *Network) Ignore(ctx context.Context, id string) (AnswerResult, error) {
+	inv, err := n.visible(ctx, id)
+	if err != nil {
+		return AnswerResult{Invitation: inv}, err
+	}
+	now := n.clock.Now()
+	if inv, err = n.close(ctx, inv, StatusIgnored, ActionIgnore, inv.To, map[string]any{"notify_sender": false}); err != nil {
+		return AnswerResult{Invitation: inv}, err
+	}
+	if err := n.store.UpdatePair(ctx, inv.From, inv.To, func(p *PairRecord) { p.Ignored++; p.LastIgnoredAt = now }); err != nil {
+		return AnswerResult{Invitation: inv}, err
+	}
+	return AnswerResult{Invitation: inv}, n.store.RecordAnswer(ctx, inv.From, false)
+}
+
+// Reject closes an invitation and tells the sender. The sender can never
+// invite this recipient again (the pair is marked rejected).
+func (n *Network) Reject(ctx context.Context, id string) (AnswerResult, error) {
+	inv, err := n.visible(ctx, id)
+	if err != nil {
+		return AnswerResult{Invitation: inv}, err
+	}
+	if inv, err = n.close(ctx, inv, StatusRejected, ActionReject, inv.To, map[string]any{"notify_sender": true}); err != nil {
+		return AnswerResult{Invitation: inv}, err
+	}
+	if err := n.store.UpdatePair(ctx, inv.From, inv.To, func(p *PairRecord) { p.Rejected = true }); err != nil {
+		return AnswerResult{Invitation: inv}, err
+	}
+	return AnswerResult{Invitation: inv, NotifySender: true}, n.store.RecordAnswer(ctx, inv.From, false)
+}
+
+// Withdraw closes a pending invitation on the sender's behalf, shadowed
+// ones included (the sender believes they were sent).
+func (n *Network) Withdraw(ctx context.Context, id string) (Invitation, error) {
+	inv, err := n.store.Invitation(ctx, id)
+	if err != nil {
+		return inv, err
+	}
+	if inv.Status != StatusPending {
+		return inv, fmt.Errorf("invitation %s (%s): %w", id, inv.Status, ErrNotPending)
+	}
+	now := n.clock.Now()
+	if inv, err = n.close(ctx, inv, StatusWithdrawn, ActionWithdraw, inv.From, nil); err != nil {
+		return inv, err
+	}
+	return inv, n.store.UpdatePair(ctx, inv.From, inv.To, func(p *PairRecord) { p.WithdrawnAt = now })
+}
+
+func (n *Network) expireOne(ctx context.Context, inv Invitation, now time.Time) (bool, error) {
+	inv.Status, inv.ClosedAt = StatusExpired, inv.SentAt.Add(n.expiry)
+	ok, err := n.store.UpdateInvitation(ctx, inv, StatusPending)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, n.log(ctx, &Event{At: now, Action: ActionExpire, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,
+		Result: StatusExpired, Detail: map[string]any{"expired_at": inv.ClosedAt}})
+}
+
+// Expire closes every pending invitation older than the policy's
+// pending_expiry and returns them. The lifecycle also expires a pair's
+// invitations whenever it reads them, so a missed sweep changes no
+// decision.
+func (n *Network) Expire(ctx context.Context) ([]Invitation, error) {
+	now := n.clock.Now()
+	due, err := n.store.PendingSentBefore(ctx, now.Add(-n.expiry).Add(time.Nanosecond))
+	if err != nil {
+		return nil, err
+	}
+	var out []Invitation
+	for _, inv := range due {
+		ok, err := n.expireOne(ctx, inv, now)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			inv.Status, inv.ClosedAt = StatusExpired, inv.SentAt.Add(n.expiry)
+			out = append(out, inv)
+		}
+	}
+	return out, nil
+}
+
+// Remove removes the connection between two members and reports whether
+// there was one.
+func (n *Network) Remove(ctx context.Context, by, other string) (bool, error) {
+	had, err := n.store.Disconnect(ctx, by, other)
+	if err != nil {
+		return false, err
+	}
+	result := "not_connected"
+	if had {
+		result = "removed"
+	}
+	return had, n.log(ctx, &Event{At: n.clock.Now(), Action: ActionRemove, Actor: by, Subject: other, Result: result})
+}
+
+// BlockResult is what a block did besides blocking.
+type BlockResult struct {
+	// Withdrawn lists the pending invitations between the two, both ways,
+	// that the block closed.
+	Withdrawn []Invitation `json:"withdrawn,omitempty"`
+	// Disconnected says whether the two were connected.
+	Disconnected bool `json:"disconnected"`
+}
+
+// Block records blocker's block of blocked, withdraws every pending
+// invitation between them in either direction and removes their
+// connection. The blocked member is not told; the invite stage's blocked
+// rule shows them only the generic message.
+func (n *Network) Block(ctx context.Context, blocker, blocked string) (BlockResult, error) {
+	var res BlockResult
+	for _, id := range []string{blocker, blocked} {
+		if _, err := n.store.Member(ctx, id); err != nil {
+			return res, err
+		}
+	}
+	if err := n.store.SetBlock(ctx, blocker, blocked, true); err != nil {
+		return res, err
+	}
+	for _, dir := range [][2]string{{blocker, blocked}, {blocked, blocker}} {
+		pend, err := n.store.Pending(ctx, dir[0], dir[1])
+		if err != nil {
+			return res, err
+		}
+		for _, inv := range pend {
+			closed, err := n.close(ctx, inv, StatusWithdrawn, ActionWithdraw, blocker, map[string]any{"cause": "block"})
+			if errors.Is(err, ErrNotPending) {
+				continue
+			}
+			if err != nil {
+				return res, err
+			}
+			res.Withdrawn = append(res.Withdrawn, closed)
+		}
+	}
+	var err error
+	if res.Disconnected, err = n.store.Disconnect(ctx, blocker, blocked); err != nil {
+		return res, err
+	}
+	ids := make([]string, len(res.Withdrawn))
+	for i, inv := range res.Withdrawn {
+		ids[i] = inv.ID
+	}
+	return res, n.log(ctx, &Event{At: n.clock.Now(), Action: ActionBlock, Actor: blocker, Subject: blocked, Result: "blocked",
+		Detail: map[string]any{"withdrawn": ids, "disconnected": res.Disconnected}})
+}
+
+// Unblock lifts blocker's block. A connection removed by the block is not
+// restored.
+func (n *Network) Unblock(ctx context.Context, blocker, blocked string) error {
+	if err := n.store.SetBlock(ctx, blocker, blocked, false); err != nil {
+		return err
+	}
+	return n.log(ctx, &Event{At: n.clock.Now(), Action: ActionUnblock, Actor: blocker, Subject: blocked, Result: "unblocked"})
+}
+
+// ImportContacts adds emails to a member's imported contacts and returns
+// the ids of the members they match, in the order given. Invitations sent
+// to them afterwards go through [Network.Invite] and count toward the
+// quotas like any other.
+func (n *Network) ImportContacts(ctx context.Context, owner string, emails []string) ([]string, error) {
+	if _, err := n.store.Member(ctx, owner); err != nil {
+		return nil, err
+	}
+	if err := n.store.AddContacts(ctx, owner, emails); err != nil {
+		return nil, err
+	}
+	var matched []string
+	seen := map[string]bool{}
+	for _, e := range emails {
+		m, err := n.store.MemberByEmail(ctx, e)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !seen[m.ID] && m.ID != owner {
+			seen[m.ID] = true
+			matched = append(matched, m.ID)
+		}
+	}
+	return matched, n.log(ctx, &Event{At: n.clock.Now(), Action: ActionImport, Actor: owner, Result: "imported",
+		Detail: map[string]any{"emails": len(emails), "matched": matched}})
+}
+
+// PendingFrom returns the oldest pending invitation from one member to
+// another, or an error wrapping ErrNotFound.
+func (n *Network) PendingFrom(ctx context.Context, from, to string) (Invitation, error) {
+	pend, err := n.store.Pending(ctx, from, to)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if len(pend) == 0 {
+		return Invitation{}, fmt.Errorf("no pending invitation from %s to %s: %w", from, to, ErrNotFound)
+	}
+	return pend[0], nil
+}
+
+// Relation returns the degree and mutual connections of two members, as
+// the engine would see them.
+func (n *Network) Relation(ctx context.Context, a, b string) (degree, mutual int, err error) {
+	return n.store.Relation(ctx, a, b, n.budget)
+}

@@ -1,0 +1,91 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) when a member or an invitation does
+// not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store holds the lifecycle's state. [MemStore] is the in-memory default;
+// the interface is shaped so that a SQLite or Redis store can follow:
+// every method is one query or one transaction, nothing hands out
+// pointers into the store, and the only multi-step invariant, the quota,
+// is a single conditional write ([Store.Reserve]).
+//
+// Implementations must be safe for concurrent use.
+type Store interface {
+	// Member returns the member with the id, or an error wrapping ErrNotFound.
+	Member(ctx context.Context, id string) (Member, error)
+	// MemberByEmail returns the member with the email, or an error
+	// wrapping ErrNotFound. Emails compare case-insensitively.
+	MemberByEmail(ctx context.Context, email string) (Member, error)
+	// PutMember creates or replaces a member.
+	PutMember(ctx context.Context, m Member) error
+	// Restrict moves a member's restriction end to until if that is later
+	// than the current one, and returns the end in force.
+	Restrict(ctx context.Context, id string, until time.Time) (time.Time, error)
+	// RecordAnswer counts an answer to one of the member's invitations,
+	// for the acceptance rate.
+	RecordAnswer(ctx context.Context, id string, accepted bool) error
+
+	// Connect records a connection between a and b; it is symmetric.
+	Connect(ctx context.Context, a, b string) error
+	// Disconnect removes the connection and reports whether there was one.
+	Disconnect(ctx context.Context, a, b string) (bool, error)
+	// ConnectionCount is the number of a member's connections.
+	ConnectionCount(ctx context.Context, id string) (int, error)
+	// Relation is the degree (1, 2, 3, or 0 outside the network or beyond
+	// the budget) and the number of mutual connections of a and b. The
+	// search visits at most budget adjacency entries.
+	Relation(ctx context.Context, a, b string, budget int) (degree, mutual int, err error)
+
+	// AddContacts adds emails to a member's imported contacts.
+	AddContacts(ctx context.Context, owner string, emails []string) error
+	// HasContact reports whether email is in owner's imported contacts.
+	HasContact(ctx context.Context, owner, email string) (bool, error)
+
+	// SetBlock records (on) or lifts (off) blocker's block of blocked.
+	SetBlock(ctx context.Context, blocker, blocked string, on bool) error
+	// Blocked reports whether either member blocked the other.
+	Blocked(ctx context.Context, a, b string) (bool, error)
+
+	// Pair returns the history of invitations from one member to another.
+	Pair(ctx context.Context, from, to string) (PairRecord, error)
+	// UpdatePair applies fn to the pair's record in one atomic step.
+	UpdatePair(ctx context.Context, from, to string, fn func(*PairRecord)) error
+
+	// Invitation returns an invitation by id, or an error wrapping ErrNotFound.
+	Invitation(ctx context.Context, id string) (Invitation, error)
+	// Pending lists pending invitations from one member to another, oldest
+	// first.
+	Pending(ctx context.Context, from, to string) ([]Invitation, error)
+	// PendingSentBefore lists pending invitations sent before t, oldest
+	// first: the candidates for expiry.
+	PendingSentBefore(ctx context.Context, t time.Time) ([]Invitation, error)
+	// UpdateInvitation changes a stored invitation's status, delivery and
+	// closing time if its status is still from. It reports whether it did,
+	// so two answers to one invitation cannot both apply.
+	UpdateInvitation(ctx context.Context, inv Invitation, from string) (bool, error)
+
+	// Usage reads a member's counters in the windows w. A counter whose
+	// stored window differs from w reads as zero.
+	Usage(ctx context.Context, id string, w Windows) (Usage, error)
+	// Reserve is the quota's atomic step. If the sender's Seq still equals
+	// r.Seq, it increments the sender's sent counters in r.Windows (and the
+	// recipient's received counters if r.Received), stores r.Invitation
+	// with a new id, bumps the sender's Seq, and returns the invitation and
+	// true. Otherwise it changes nothing and returns false: the caller
+	// reads again and decides again.
+	Reserve(ctx context.Context, r Reservation) (Invitation, bool, error)
+	// CountOverLimit increments the member's over-limit counter for the
+	// week w.Week if the member's Seq still equals seq, bumping Seq; it
+	// reports whether it did.
+	CountOverLimit(ctx context.Context, id string, seq uint64, w Windows) (bool, error)
+
+	// Append adds an event to the log, setting its Seq.
+	Append(ctx context.Context, e *Event) error
+}
