@@ -6,3 +6,8 @@ require (
 	github.com/expr-lang/expr v1.17.8
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require (
+	github.com/tetratelabs/wazero v1.12.0 // indirect
+	golang.org/x/sys v0.44.0 // indirect
+)

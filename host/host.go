@@ -1,0 +1,617 @@
+// Package host runs connrules policies inside the WebAssembly module, on
+// wazero, from any Go program. The module is embedded: a program that
+// imports this package needs no files and no cgo.
+//
+//	eng, err := host.New(ctx)
+//	if err != nil { ... }
+//	defer eng.Close(ctx)
+//	if err := eng.Load(ctx, "policies.yaml", src); err != nil {
+//		// err is a rules.ErrorList: file:line:col, the rule, a caret.
+//	}
+//	d, err := eng.Decide(ctx, req)
+//
+// An Engine is safe for concurrent use. Behind it is a pool of module
+// instances; one instance serves one call at a time.
+//
+// # Failing closed
+//
+// Decide never returns a zero Decision. When no policy is loaded, or an
+// instance traps or runs out of memory, the caller gets both an error and
+// a well-formed service_unavailable decision ([rules.Unavailable]) with a
+// retry_after. An instance that trapped is thrown away and replaced; no
+// other call is affected.
+//
+// # Hot reload
+//
+// Load may be called at any time, and WatchFile calls it when a file
+// changes. A new policy is compiled completely, inside an instance, before
+// it is swapped in; a policy with errors leaves the last good one serving.
+// Calls already running finish on the policy they started with; every
+// call that starts after Load returns uses the new one.
+//
+// # Time
+//
+// The guest never reads the clock: the decision time is the request's now.
+// wazero gives the module a fake clock and a deterministic random source,
+// which only the Go runtime inside it uses.
+package host
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/connrules/connrules/rules"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// Module is the embedded wasip1 build of wasm/wasip1, built by make wasm
+// with the command in wasm/README.md. A test rebuilds it and fails if it
+// differs.
+//
+//go:embed connrules.wasm
+var Module []byte
+
+// DefaultMemoryLimitPages caps each instance's memory at 64 MiB (64 KiB
+// pages). A policy's own limits bound its expressions long before that;
+// the cap is for the runaway case, where the instance is replaced.
+const DefaultMemoryLimitPages = 1024
+
+// Errors.
+var (
+	// ErrNoPolicy means Decide was called before a policy loaded.
+	ErrNoPolicy = errors.New("host: no policy loaded")
+	// ErrClosed means the Engine was closed.
+	ErrClosed = errors.New("host: engine closed")
+)
+
+// GuestError is a call the module refused, such as a malformed batch. The
+// instance is fine and stays in the pool.
+type GuestError struct {
+	Code    string `json:"code"`
+	Message string `json:"error"`
+}
+
+func (e *GuestError) Error() string { return "connrules module: " + e.Message }
+
+// InstanceError is a call during which an instance trapped, ran out of
+// memory or exited. The instance was thrown away.
+type InstanceError struct {
+	Op  string
+	Err error
+}
+
+func (e *InstanceError) Error() string {
+	return fmt.Sprintf("connrules module: %s: instance failed and was replaced: %v", e.Op, e.Err)
+}
+
+func (e *InstanceError) Unwrap() error { return e.Err }
+
+type config struct {
+	pool      int
+	cacheDir  string
+	memPages  uint32
+	interval  time.Duration
+	stderrLog bool
+}
+
+// Option configures an Engine.
+type Option func(*config)
+
+// WithPoolSize sets the number of module instances, the most calls that
+// run at once. The default is GOMAXPROCS. Instances are made on demand.
+func WithPoolSize(n int) Option { return func(c *config) { c.pool = max(n, 1) } }
+
+// WithCompilationCache keeps wazero's compiled code in dir, so the next
+// process skips compiling the module (about a second, down to tens of
+// milliseconds).
+func WithCompilationCache(dir string) Option { return func(c *config) { c.cacheDir = dir } }
+
+// WithMemoryLimitPages caps each instance's linear memory, in 64 KiB
+// pages. An instance that needs more fails its call and is replaced.
+func WithMemoryLimitPages(pages uint32) Option { return func(c *config) { c.memPages = pages } }
+
+// WithWatchInterval sets how often WatchFile looks at the file; the
+// default is 500ms.
+func WithWatchInterval(d time.Duration) Option { return func(c *config) { c.interval = d } }
+
+// shared is a compiled module and its runtime. The module is compiled
+// once per process for each distinct memory limit and cache directory.
+type shared struct {
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+}
+
+var (
+	sharedMu sync.Mutex
+	sharedBy = map[[2]any]*shared{}
+)
+
+func getShared(ctx context.Context, c config) (*shared, error) {
+	key := [2]any{c.memPages, c.cacheDir}
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if s := sharedBy[key]; s != nil {
+		return s, nil
+	}
+	s, err := compile(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	sharedBy[key] = s
+	return s, nil
+}
+
+// compile makes a runtime and compiles the module into it.
+func compile(ctx context.Context, c config) (*shared, error) {
+	// No WithCloseOnContextDone: it makes every call several times slower
+	// (see RATIONALE.md). A policy's max_nodes and memory_budget bound
+	// its expressions instead, and the memory cap bounds the instance.
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(c.memPages)
+	if c.cacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(c.cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("host: compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("host: WASI: %w", err)
+	}
+	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
+	compiled, err := rt.CompileModule(cctx, Module)
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("host: compiling the module: %w", err)
+	}
+	return &shared{rt: rt, compiled: compiled}, nil
+}
+
+// policy is a loaded policy's source; gen orders policies.
+type policy struct {
+	gen      uint64
+	filename string
+	src      []byte
+	name     string
+}
+
+// Engine decides requests with a policy inside a pool of module instances.
+type Engine struct {
+	cfg    config
+	sh     *shared
+	idle   chan *instance
+	slots  chan struct{} // one token per live instance
+	cur    atomic.Pointer[policy]
+	loadMu sync.Mutex // serialises Load
+	gen    uint64     // guarded by loadMu
+	closed atomic.Bool
+	done   chan struct{}
+	wg     sync.WaitGroup // watchers
+	bufs   sync.Pool
+}
+
+// New compiles the module, or reuses this process's compiled copy, and
+// returns an Engine with no policy. Instances are made on first use.
+func New(ctx context.Context, opts ...Option) (*Engine, error) {
+	c := config{pool: runtime.GOMAXPROCS(0), memPages: DefaultMemoryLimitPages, interval: 500 * time.Millisecond}
+	for _, o := range opts {
+		o(&c)
+	}
+	sh, err := getShared(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return newEngine(c, sh), nil
+}
+
+func newEngine(c config, sh *shared) *Engine {
+	return &Engine{
+		cfg:   c,
+		sh:    sh,
+		idle:  make(chan *instance, c.pool),
+		slots: make(chan struct{}, c.pool),
+		done:  make(chan struct{}),
+		bufs:  sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
+	}
+}
+
+// Close stops watchers and closes every idle instance; instances in use
+// close when their call returns. Calls after Close fail with ErrClosed.
+func (e *Engine) Close(ctx context.Context) error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	close(e.done)
+	e.wg.Wait()
+	for {
+		select {
+		case in := <-e.idle:
+			e.discard(ctx, in)
+		default:
+			return nil
+		}
+	}
+}
+
+// PolicyName is the name of the loaded policy, or "" when none is.
+func (e *Engine) PolicyName() string {
+	if p := e.cur.Load(); p != nil {
+		return p.name
+	}
+	return ""
+}
+
+// Load compiles a policy inside the module and, if it compiles, makes it
+// the policy of every call that starts from now on. filename is used only
+// in positions. A policy with errors returns a [rules.ErrorList] and
+// leaves the last good policy serving.
+func (e *Engine) Load(ctx context.Context, filename string, src []byte) error {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	in, err := e.get(ctx)
+	if err != nil {
+		return err
+	}
+	out, ok, err := in.load(ctx, filename, src)
+	if err != nil {
+		if !in.broken {
+			e.put(ctx, in)
+			return err
+		}
+		e.discard(ctx, in)
+		return &InstanceError{Op: "load", Err: err}
+	}
+	if !ok {
+		e.put(ctx, in)
+		return loadError(out)
+	}
+	var info struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(out, &info)
+	e.gen++
+	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name}
+	in.gen = p.gen
+	e.cur.Store(p)
+	e.put(ctx, in)
+	e.refreshIdle(ctx, p)
+	return nil
+}
+
+// refreshIdle loads p into the instances that are idle now, so that the
+// next calls do not pay for compiling it. Busy instances catch up when
+// they are next taken from the pool.
+func (e *Engine) refreshIdle(ctx context.Context, p *policy) {
+	for range e.cfg.pool {
+		var in *instance
+		select {
+		case in = <-e.idle:
+		default:
+			return
+		}
+		if in.gen == p.gen {
+			e.put(ctx, in)
+			return // every idle instance has been seen
+		}
+		if err := e.sync(ctx, in, p); err != nil {
+			e.discard(ctx, in)
+			continue
+		}
+		e.put(ctx, in)
+	}
+}
+
+func loadError(out []byte) error {
+	var ge struct {
+		GuestError
+		Errors rules.ErrorList `json:"errors"`
+	}
+	if err := json.Unmarshal(out, &ge); err != nil {
+		return fmt.Errorf("connrules module: unreadable answer to load: %v", err)
+	}
+	if len(ge.Errors) > 0 {
+		return ge.Errors
+	}
+	return &GuestError{Code: ge.Code, Message: ge.Message}
+}
+
+// sync brings an instance to policy p.
+func (e *Engine) sync(ctx context.Context, in *instance, p *policy) error {
+	out, ok, err := in.load(ctx, p.filename, p.src)
+	if err != nil {
+		return &InstanceError{Op: "load", Err: err}
+	}
+	if !ok {
+		// The same source loaded before; only a broken instance fails now.
+		return &InstanceError{Op: "load", Err: loadError(out)}
+	}
+	in.gen = p.gen
+	return nil
+}
+
+// Decide decides one request. On any failure it returns the error and a
+// fail-closed service_unavailable decision, never a zero Decision.
+func (e *Engine) Decide(ctx context.Context, req *rules.Request) (rules.Decision, error) {
+	return e.decide(ctx, req, false)
+}
+
+// Explain is Decide with a trace of every rule of the stage.
+func (e *Engine) Explain(ctx context.Context, req *rules.Request) (rules.Decision, error) {
+	return e.decide(ctx, req, true)
+}
+
+func (e *Engine) decide(ctx context.Context, req *rules.Request, explain bool) (rules.Decision, error) {
+	bp := e.bufs.Get().(*[]byte)
+	defer e.bufs.Put(bp)
+	if req == nil {
+		return unavailable(nil), errors.New("host: nil request")
+	}
+	in, err := req.AppendJSON((*bp)[:0])
+	if err != nil {
+		return unavailable(req), fmt.Errorf("host: encoding the request: %w", err)
+	}
+	*bp = in
+	var d rules.Decision
+	err = e.call(ctx, "decide", func(inst *instance) error {
+		out, err := inst.call(ctx, inst.fDecide, in, explain)
+		if err != nil {
+			return err
+		}
+		return rules.UnmarshalDecision(out, &d)
+	})
+	if err != nil {
+		return unavailable(req), err
+	}
+	return d, nil
+}
+
+// DecideJSON decides a request given as JSON and returns the decision's
+// JSON, exactly as the module wrote it. Malformed facts are an
+// invalid_request decision, not an error.
+func (e *Engine) DecideJSON(ctx context.Context, req []byte, explain bool) ([]byte, error) {
+	var res []byte
+	err := e.call(ctx, "decide", func(inst *instance) error {
+		out, err := inst.call(ctx, inst.fDecide, req, explain)
+		res = append([]byte(nil), out...)
+		return err
+	})
+	return res, err
+}
+
+// DecideBatch decides requests in one call into the module, which
+// amortises the crossing; the decisions come back in order.
+func (e *Engine) DecideBatch(ctx context.Context, reqs []*rules.Request) ([]rules.Decision, error) {
+	return e.decideBatch(ctx, reqs, false)
+}
+
+// ExplainBatch is DecideBatch with traces.
+func (e *Engine) ExplainBatch(ctx context.Context, reqs []*rules.Request) ([]rules.Decision, error) {
+	return e.decideBatch(ctx, reqs, true)
+}
+
+func (e *Engine) decideBatch(ctx context.Context, reqs []*rules.Request, explain bool) ([]rules.Decision, error) {
+	ds := make([]rules.Decision, len(reqs))
+	failAll := func(err error) ([]rules.Decision, error) {
+		for i, r := range reqs {
+			ds[i] = unavailable(r)
+		}
+		return ds, err
+	}
+	bp := e.bufs.Get().(*[]byte)
+	defer e.bufs.Put(bp)
+	b := append((*bp)[:0], '[')
+	for i, r := range reqs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if r == nil {
+			return failAll(fmt.Errorf("host: request %d is nil", i))
+		}
+		var err error
+		if b, err = r.AppendJSON(b); err != nil {
+			return failAll(fmt.Errorf("host: encoding request %d: %w", i, err))
+		}
+	}
+	b = append(b, ']')
+	*bp = b
+	err := e.call(ctx, "decide_batch", func(inst *instance) error {
+		out, err := inst.call(ctx, inst.fBatch, b, explain)
+		if err != nil {
+			return err
+		}
+		n := 0
+		err = splitArray(out, func(elem []byte) error {
+			if n >= len(ds) {
+				return errors.New("more decisions than requests")
+			}
+			if err := rules.UnmarshalDecision(elem, &ds[n]); err != nil {
+				return err
+			}
+			n++
+			return nil
+		})
+		if err == nil && n != len(ds) {
+			err = fmt.Errorf("%d decisions for %d requests", n, len(ds))
+		}
+		if err != nil {
+			return fmt.Errorf("connrules module: unreadable batch answer: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return failAll(err)
+	}
+	return ds, nil
+}
+
+// DecideBatchJSON decides a JSON array of requests and returns the JSON
+// array of decisions as the module wrote it.
+func (e *Engine) DecideBatchJSON(ctx context.Context, reqs []byte, explain bool) ([]byte, error) {
+	var res []byte
+	err := e.call(ctx, "decide_batch", func(inst *instance) error {
+		out, err := inst.call(ctx, inst.fBatch, reqs, explain)
+		res = append([]byte(nil), out...)
+		return err
+	})
+	return res, err
+}
+
+// Version is the module's self-description, as JSON.
+func (e *Engine) Version(ctx context.Context) ([]byte, error) {
+	var res []byte
+	err := e.call(ctx, "version", func(inst *instance) error {
+		out, err := inst.version(ctx)
+		res = append([]byte(nil), out...)
+		return err
+	})
+	return res, err
+}
+
+// unavailable is the fail-closed answer for req. The host may read the
+// clock, unlike the guest, when the request has no time.
+func unavailable(req *rules.Request) rules.Decision {
+	stage, now := rules.StageInvite, time.Time{}
+	if req != nil {
+		stage, now = req.Stage, req.Now
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return rules.Unavailable(stage, now, "")
+}
+
+// call runs fn on an instance that holds the current policy. An instance
+// whose call failed at the wasm level is discarded; a GuestError leaves it
+// in the pool.
+func (e *Engine) call(ctx context.Context, op string, fn func(*instance) error) error {
+	p := e.cur.Load()
+	if p == nil && op != "version" {
+		return ErrNoPolicy
+	}
+	in, err := e.get(ctx)
+	if err != nil {
+		return err
+	}
+	if p != nil && in.gen != p.gen {
+		if err := e.sync(ctx, in, p); err != nil {
+			e.discard(ctx, in)
+			return err
+		}
+	}
+	err = fn(in)
+	if in.broken {
+		e.discard(ctx, in)
+		var ge *GuestError
+		if !errors.As(err, &ge) {
+			err = &InstanceError{Op: op, Err: err}
+		}
+		return err
+	}
+	e.put(ctx, in)
+	return err
+}
+
+// get takes an idle instance or makes one, waiting when the pool is full.
+func (e *Engine) get(ctx context.Context) (*instance, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	select {
+	case in := <-e.idle:
+		return in, nil
+	default:
+	}
+	select {
+	case in := <-e.idle:
+		return in, nil
+	case e.slots <- struct{}{}:
+		in, err := e.newInstance(ctx)
+		if err != nil {
+			<-e.slots
+			return nil, err
+		}
+		return in, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.done:
+		return nil, ErrClosed
+	}
+}
+
+func (e *Engine) put(ctx context.Context, in *instance) {
+	if e.closed.Load() {
+		e.discard(ctx, in)
+		return
+	}
+	e.idle <- in
+}
+
+func (e *Engine) discard(ctx context.Context, in *instance) {
+	_ = in.mod.Close(ctx)
+	<-e.slots
+}
+
+// Instances is the number of live instances, for tests and metrics.
+func (e *Engine) Instances() int { return len(e.slots) }
+
+// splitArray walks a JSON array of objects written by the module.
+func splitArray(b []byte, fn func(elem []byte) error) error {
+	i := 0
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return errors.New("not an array")
+	}
+	b = b[1 : len(b)-1]
+	for i < len(b) {
+		if b[i] != '{' {
+			return fmt.Errorf("unexpected %q", b[i])
+		}
+		depth, j, inStr := 0, i, false
+		for ; j < len(b); j++ {
+			c := b[j]
+			if inStr {
+				switch c {
+				case '\\':
+					j++
+				case '"':
+					inStr = false
+				}
+				continue
+			}
+			switch c {
+			case '"':
+				inStr = true
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			if depth == 0 {
+				break
+			}
+		}
+		if j >= len(b) {
+			return errors.New("truncated")
+		}
+		if err := fn(b[i : j+1]); err != nil {
+			return err
+		}
+		i = j + 1
+		if i < len(b) {
+			if b[i] != ',' {
+				return fmt.Errorf("unexpected %q", b[i])
+			}
+			i++
+		}
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/connrules/connrules/internal/guest"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// instance is one module instance. It is used by one goroutine at a time:
+// whoever took it from the pool.
+type instance struct {
+	mod                                             api.Module
+	mem                                             api.Memory
+	fAlloc, fFree, fLoad, fDecide, fBatch, fVersion api.Function
+	// buf is an input buffer from alloc, reused across calls and grown
+	// when an input does not fit.
+	buf, bufCap uint32
+	gen         uint64 // the policy loaded in the instance, 0 for none
+	stack       [4]uint64
+	// broken is set when a call failed inside wasm: a trap, an exit (the
+	// Go runtime exits on out of memory) or a recovered panic.
+	broken bool
+	stderr tail
+}
+
+// tail keeps the end of what the guest wrote to stderr: the Go runtime's
+// "fatal error: out of memory" lands there before the module exits.
+type tail struct{ b []byte }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 2048 {
+		t.b = append(t.b[:0], t.b[len(t.b)-1024:]...)
+	}
+	return len(p), nil
+}
+
+func (e *Engine) newInstance(ctx context.Context) (*instance, error) {
+	in := &instance{}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions("_initialize").
+		WithStderr(&in.stderr)
+	mod, err := e.sh.rt.InstantiateModule(ctx, e.sh.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("host: instantiating the module: %w%s", err, in.stderr.suffix())
+	}
+	in.mod, in.mem = mod, mod.Memory()
+	for name, f := range map[string]*api.Function{
+		"alloc": &in.fAlloc, "free": &in.fFree, "load": &in.fLoad,
+		"decide": &in.fDecide, "decide_batch": &in.fBatch, "version": &in.fVersion,
+	} {
+		if *f = mod.ExportedFunction(name); *f == nil {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("host: the module has no export %q", name)
+		}
+	}
+	return in, nil
+}
+
+func (t *tail) suffix() string {
+	s := strings.TrimSpace(string(t.b))
+	if s == "" {
+		return ""
+	}
+	if i := strings.Index(s, "\n\ngoroutine "); i > 0 {
+		s = s[:i] // the message, not the stacks
+	}
+	return " (guest stderr: " + s + ")"
+}
+
+// failed marks the instance broken and describes err.
+func (in *instance) failed(err error) error {
+	in.broken = true
+	return fmt.Errorf("%w%s", err, in.stderr.suffix())
+}
+
+// alloc asks the guest for a buffer of n bytes.
+func (in *instance) alloc(ctx context.Context, n int) (uint32, error) {
+	if n > 64<<20 {
+		return 0, &GuestError{Code: guest.CodeTooLarge, Message: fmt.Sprintf("input of %d bytes is over the 64 MiB limit", n)}
+	}
+	in.stack[0] = uint64(n)
+	if err := in.fAlloc.CallWithStack(ctx, in.stack[:1]); err != nil {
+		return 0, in.failed(err)
+	}
+	p := uint32(in.stack[0])
+	if p == 0 {
+		return 0, &GuestError{Code: guest.CodeTooLarge, Message: fmt.Sprintf("alloc(%d) failed", n)}
+	}
+	return p, nil
+}
+
+func (in *instance) free(ctx context.Context, p uint32) error {
+	in.stack[0] = uint64(p)
+	if err := in.fFree.CallWithStack(ctx, in.stack[:1]); err != nil {
+		return in.failed(err)
+	}
+	return nil
+}
+
+// write copies input into the reusable buffer, growing it if needed.
+func (in *instance) write(ctx context.Context, input []byte) error {
+	if uint32(len(input)) > in.bufCap || in.buf == 0 {
+		if in.buf != 0 {
+			if err := in.free(ctx, in.buf); err != nil {
+				return err
+			}
+			in.buf, in.bufCap = 0, 0
+		}
+		size := max(len(input), 2*int(in.bufCap), 4096)
+		p, err := in.alloc(ctx, size)
+		if err != nil {
+			return err
+		}
+		in.buf, in.bufCap = p, uint32(size)
+	}
+	if !in.mem.Write(in.buf, input) {
+		return in.failed(errors.New("input buffer outside memory"))
+	}
+	return nil
+}
+
+// result reads a packed result: ptr | len<<32 | error<<63. The bytes are
+// a view of guest memory, valid until the next call.
+func (in *instance) result(res uint64) ([]byte, bool, error) {
+	ptr, n, isErr := uint32(res), uint32(res>>32)&0x7fffffff, res>>63 == 1
+	out, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return nil, false, in.failed(fmt.Errorf("result [%d, +%d) outside memory", ptr, n))
+	}
+	return out, !isErr, nil
+}
+
+// call runs decide or decide_batch on input. A refused call returns the
+// answer and a *GuestError.
+func (in *instance) call(ctx context.Context, f api.Function, input []byte, explain bool) ([]byte, error) {
+	if err := in.write(ctx, input); err != nil {
+		return nil, err
+	}
+	in.stack[0], in.stack[1], in.stack[2] = uint64(in.buf), uint64(len(input)), 0
+	if explain {
+		in.stack[2] = 1
+	}
+	if err := f.CallWithStack(ctx, in.stack[:3]); err != nil {
+		return nil, in.failed(err)
+	}
+	out, ok, err := in.result(in.stack[0])
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return out, in.guestError(out)
+	}
+	return out, nil
+}
+
+func (in *instance) guestError(out []byte) error {
+	ge := &GuestError{}
+	if err := json.Unmarshal(out, ge); err != nil || ge.Code == "" {
+		in.broken = true
+		return fmt.Errorf("connrules module: unreadable error answer %q", out)
+	}
+	if ge.Code == guest.CodePanic {
+		// Recovered, but a panic means a bug: do not trust the instance.
+		in.broken = true
+	}
+	return ge
+}
+
+// load compiles a policy in the instance. ok is false when the policy has
+// errors (out holds them); err is for a failed instance.
+func (in *instance) load(ctx context.Context, filename string, src []byte) (out []byte, ok bool, err error) {
+	np, err := in.alloc(ctx, len(filename))
+	if err != nil {
+		return nil, false, err
+	}
+	sp, err := in.alloc(ctx, len(src))
+	if err != nil {
+		return nil, false, err
+	}
+	if !in.mem.WriteString(np, filename) || !in.mem.Write(sp, src) {
+		return nil, false, in.failed(errors.New("load buffers outside memory"))
+	}
+	in.stack[0], in.stack[1], in.stack[2], in.stack[3] = uint64(np), uint64(len(filename)), uint64(sp), uint64(len(src))
+	if err := in.fLoad.CallWithStack(ctx, in.stack[:4]); err != nil {
+		return nil, false, in.failed(err)
+	}
+	view, ok, err := in.result(in.stack[0])
+	if err != nil {
+		return nil, false, err
+	}
+	out = append([]byte(nil), view...)
+	if err := in.free(ctx, np); err != nil {
+		return nil, false, err
+	}
+	if err := in.free(ctx, sp); err != nil {
+		return nil, false, err
+	}
+	if !ok {
+		var ge GuestError
+		if json.Unmarshal(out, &ge) == nil && ge.Code != guest.CodeLoad {
+			return out, false, in.guestError(out)
+		}
+	}
+	return out, ok, nil
+}
+
+func (in *instance) version(ctx context.Context) ([]byte, error) {
+	if err := in.fVersion.CallWithStack(ctx, in.stack[:1]); err != nil {
+		return nil, in.failed(err)
+	}
+	out, _, err := in.result(in.stack[0])
+	return out, err
+}

@@ -1,0 +1,86 @@
+// Package wasmbuild builds the two WebAssembly modules with the one set
+// of flags that make wasm and the freshness test share, so that the
+// committed host/connrules.wasm can be rebuilt byte for byte.
+package wasmbuild
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Target is one module.
+type Target struct {
+	Name string
+	GOOS string
+	Pkg  string
+	// Out is where make wasm writes it, relative to the module root.
+	Out  string
+	Args []string
+}
+
+var (
+	// WASI is the reactor that host/ embeds; it is committed.
+	WASI = Target{Name: "wasip1", GOOS: "wasip1", Pkg: "./wasm/wasip1", Out: "host/connrules.wasm", Args: []string{"-buildmode=c-shared"}}
+	// JS is the browser and Node build; it is not committed.
+	JS = Target{Name: "js", GOOS: "js", Pkg: "./wasm/js", Out: "bin/connrules-js.wasm"}
+)
+
+// Flags are the build flags of both modules: no file paths, no symbol
+// tables, no VCS stamp, so a build depends only on the sources and the
+// toolchain.
+var Flags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w"}
+
+// Command returns the go build command line for t, writing out.
+func Command(t Target, out string) []string {
+	args := []string{"go", "build"}
+	args = append(args, t.Args...)
+	args = append(args, Flags...)
+	return append(args, "-o", out, t.Pkg)
+}
+
+// Build builds t into out, running in the module root dir.
+func Build(ctx context.Context, dir string, t Target, out string) error {
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(dir, out)
+	}
+	argv := Command(t, out)
+	cmd := exec.CommandContext(ctx, goTool(), argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(), "GOOS="+t.GOOS, "GOARCH=wasm", "CGO_ENABLED=0", "GOFLAGS=", "GOWASM=", "GOEXPERIMENT=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, b)
+	}
+	return nil
+}
+
+// cleanEnv drops the variables that change what go build produces.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GOOS", "GOARCH", "CGO_ENABLED", "GOFLAGS", "GOWASM", "GOEXPERIMENT", "GOAMD64":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func goTool() string {
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
+			return p
+		}
+	}
+	return "go"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

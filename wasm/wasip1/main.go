@@ -1,0 +1,134 @@
+//go:build wasip1
+
+// Command wasip1 is the connrules reactor module for WASI hosts such as
+// wazero. Build it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags='-s -w' -o host/connrules.wasm ./wasm/wasip1
+//
+// (make wasm does exactly that). The ABI is in wasm/README.md: buffers
+// come from alloc and go back with free; load, decide, decide_batch and
+// version answer a packed result, ptr | len<<32 | error<<63, whose bytes
+// stay valid until the next call into the module.
+package main
+
+import (
+	"github.com/connrules/connrules/internal/guest"
+)
+
+// main is not run: a c-shared module is a reactor, started by _initialize.
+func main() {}
+
+var (
+	eng guest.Engine
+	// bufs keeps every allocated buffer reachable, so the collector
+	// neither frees nor reuses it while the host writes into it. Go's
+	// collector does not move objects, so the address stays put.
+	bufs = map[uint32][]byte{}
+)
+
+// maxInput bounds one input buffer; the host splits larger batches.
+const maxInput = 64 << 20
+
+const errFlag = 1 << 63
+
+func pack(b []byte, ok bool) uint64 {
+	r := uint64(addr(b)) | uint64(len(b))<<32
+	if !ok {
+		r |= errFlag
+	}
+	return r
+}
+
+// input returns the first n bytes of a buffer from alloc. A pointer that
+// alloc did not return, or a length past the buffer, is the host's bug.
+func input(ptr, n uint32) ([]byte, bool) {
+	b, ok := bufs[ptr]
+	if !ok || int(n) > len(b) {
+		return nil, false
+	}
+	return b[:n], true
+}
+
+// alloc returns a buffer of size bytes for the host to write an input
+// into. It stays valid until free.
+//
+//go:wasmexport alloc
+func alloc(size uint32) (ptr uint32) {
+	if size > maxInput {
+		return 0
+	}
+	b := make([]byte, max(size, 1))
+	ptr = addr(b)
+	bufs[ptr] = b
+	return ptr
+}
+
+// free releases a buffer from alloc. Freeing an unknown pointer does nothing.
+//
+//go:wasmexport free
+func free(ptr uint32) { delete(bufs, ptr) }
+
+// load compiles the policy in src; name is the file name for positions.
+//
+//go:wasmexport load
+func load(namePtr, nameLen, srcPtr, srcLen uint32) (res uint64) {
+	var out []byte
+	ok := false
+	defer func() { res = pack(out, ok) }()
+	defer guest.Recover(&eng, &out, &ok)
+	name, ok1 := input(namePtr, nameLen)
+	src, ok2 := input(srcPtr, srcLen)
+	if !ok1 || !ok2 {
+		out = eng.Fail(guest.CodeBadInput, "load: a buffer that alloc did not return, or a length past its end")
+		return
+	}
+	out, ok = eng.Load(string(name), src)
+	return
+}
+
+// decide decides one JSON request. flags bit 0 asks for an explain trace.
+//
+//go:wasmexport decide
+func decide(ptr, n, flags uint32) (res uint64) {
+	var out []byte
+	ok := false
+	defer func() { res = pack(out, ok) }()
+	defer guest.Recover(&eng, &out, &ok)
+	in, ok1 := input(ptr, n)
+	if !ok1 {
+		out = eng.Fail(guest.CodeBadInput, "decide: a buffer that alloc did not return, or a length past its end")
+		return
+	}
+	out, ok = eng.Decide(in, flags&1 != 0)
+	return
+}
+
+// decide_batch decides a JSON array of requests into a JSON array of
+// decisions. flags bit 0 asks for explain traces.
+//
+//go:wasmexport decide_batch
+func decideBatch(ptr, n, flags uint32) (res uint64) {
+	var out []byte
+	ok := false
+	defer func() { res = pack(out, ok) }()
+	defer guest.Recover(&eng, &out, &ok)
+	in, ok1 := input(ptr, n)
+	if !ok1 {
+		out = eng.Fail(guest.CodeBadInput, "decide_batch: a buffer that alloc did not return, or a length past its end")
+		return
+	}
+	out, ok = eng.DecideBatch(in, flags&1 != 0)
+	return
+}
+
+// version describes the module as JSON: {"abi":1,"go":...,"os":"wasip1"}.
+//
+//go:wasmexport version
+func version() (res uint64) {
+	var out []byte
+	ok := true
+	defer func() { res = pack(out, ok) }()
+	defer guest.Recover(&eng, &out, &ok)
+	out = eng.Version()
+	return
+}
