@@ -3,6 +3,7 @@ package sim_test
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,8 +47,8 @@ func TestDailyLimitEditedInPolicy(t *testing.T) {
 	edited := strings.Replace(string(pol), "free:    {daily: 30,", "free:    {daily: 2,", 1)
 	if res := s.Load("policies.yaml", []byte(edited)); !res.OK {
 		t.Fatalf("edited policy does not load: %v", res.Errors)
-	} else if res.Passed == res.Tests {
-		t.Errorf("a daily limit of 2 should fail some of the policy's own tests, got %d/%d", res.Passed, res.Tests)
+	} else if tr := s.Tests(); tr.Passed == tr.Tests {
+		t.Errorf("a daily limit of 2 should fail some of the policy's own tests, got %d/%d", tr.Passed, tr.Tests)
 	}
 	for _, to := range []string{"bob", "grace"} {
 		if r := invite(t, s, "alice", to); r.Invite.Outcome != "allow" {
@@ -168,5 +169,32 @@ func TestReplayRebuildsTheSameState(t *testing.T) {
 	}
 	if s2.Now() != s.Now() {
 		t.Errorf("clock %v, want %v", s2.Now(), s.Now())
+	}
+}
+
+// The page offers every policy in examples/policies as a one-click
+// variant: each must load, run the seed network, and pass its own tests.
+func TestVariantPolicies(t *testing.T) {
+	files, err := filepath.Glob("../../examples/policies/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no variants: %v", err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := newSim(t)
+		res := s.Load(filepath.Base(f), src)
+		if !res.OK {
+			t.Errorf("%s: %v", f, res.Errors)
+			continue
+		}
+		if tr := s.Tests(); tr.Passed != tr.Tests || tr.Tests == 0 {
+			t.Errorf("%s: %d of %d tests pass; failing: %v", f, tr.Passed, tr.Tests, tr.Failed)
+		}
+		if _, err := s.Do(sim.Command{Op: "invite", From: "alice", To: "bob"}); err != nil {
+			t.Errorf("%s: invite: %v", f, err)
+		}
 	}
 }

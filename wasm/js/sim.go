@@ -1,0 +1,173 @@
+//go:build js && wasm
+
+package main
+
+// This file adds a second global for the browser demo (web/):
+// globalThis.connrulesSim runs internal/sim, a seeded network on the
+// lifecycle under a policy the page can replace at any time.
+//
+//	start(seedJSON, filename, yaml) -> view        begin a session (throws if the policy does not load)
+//	load(filename, yaml)            -> {ok, errors, name, file, rules, tests, compile_us}
+//	tests()                         -> {policy, tests, passed, failed, us}: the policy's own tests
+//	do(command)                     -> {op, result, decisions, public, now}   (throws on a bad command)
+//	preview(from, to, note)         -> {decisions, public, request, us}      (changes nothing)
+//	view(from, to)                  -> {now, members, invitations, blocks, pair, next_reset, ...}
+//	journal() / replay(journal)     -> the commands since the seed / replays them over the seed
+//	reset()                         -> back to the seed, keeping the policy in force
+//	events()                        -> the event log as JSON lines
+//	policy()                        -> {file, src} of the policy in force
+//
+// Values cross as JSON strings and the shim parses them; every failure
+// comes back as an Error with a message.
+
+import (
+	"encoding/json"
+	"fmt"
+	"syscall/js"
+
+	"github.com/connrules/connrules/internal/sim"
+)
+
+var session *sim.Sim
+
+const simShim = `
+const unwrap = (r) => {
+  if (r.error !== undefined) throw new Error("connrulesSim: " + r.error);
+  return r.ok === undefined ? undefined : JSON.parse(r.ok);
+};
+const str = (v) => typeof v === "string" ? v : JSON.stringify(v);
+return Object.freeze({
+  start(seed, file, yaml) { return unwrap(raw.start(str(seed), String(file), String(yaml))); },
+  load(file, yaml) { return unwrap(raw.load(String(file), String(yaml))); },
+  tests() { return unwrap(raw.tests()); },
+  do(cmd) { return unwrap(raw.do(str(cmd))); },
+  preview(from, to, note = "") { return unwrap(raw.preview(String(from), String(to), String(note))); },
+  view(from = "", to = "") { return unwrap(raw.view(String(from || ""), String(to || ""))); },
+  journal() { return unwrap(raw.journal()); },
+  replay(journal) { return unwrap(raw.replay(str(journal))); },
+  reset() { return unwrap(raw.reset()); },
+  events() { return unwrap(raw.events()); },
+  policy() { return unwrap(raw.policy()); },
+});
+`
+
+func init() {
+	raw := js.Global().Get("Object").New()
+	fn := func(name string, f func(args []js.Value) (any, error)) {
+		raw.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) (v any) {
+			defer func() {
+				if r := recover(); r != nil {
+					v = map[string]any{"error": fmt.Sprintf("panic in %s: %v", name, r)}
+				}
+			}()
+			return reply(f(args))
+		}))
+	}
+	fn("start", func(a []js.Value) (any, error) {
+		s, err := sim.New([]byte(arg(a, 0)), arg(a, 1), []byte(arg(a, 2)))
+		if err != nil {
+			return nil, err
+		}
+		session = s
+		return s.View("", "")
+	})
+	fn("load", func(a []js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return session.Load(arg(a, 0), []byte(arg(a, 1))), nil
+	})
+	fn("tests", func([]js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return session.Tests(), nil
+	})
+	fn("do", func(a []js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		var c sim.Command
+		if err := json.Unmarshal([]byte(arg(a, 0)), &c); err != nil {
+			return nil, fmt.Errorf("command: %w", err)
+		}
+		return session.Do(c)
+	})
+	fn("preview", func(a []js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return session.Preview(arg(a, 0), arg(a, 1), arg(a, 2))
+	})
+	fn("view", func(a []js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return session.View(arg(a, 0), arg(a, 1))
+	})
+	fn("journal", func([]js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return session.Journal(), nil
+	})
+	fn("replay", func(a []js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		var j []sim.Command
+		if err := json.Unmarshal([]byte(arg(a, 0)), &j); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		return session.Replay(j)
+	})
+	fn("reset", func([]js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return nil, session.Reset()
+	})
+	fn("events", func([]js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return session.Events(), nil
+	})
+	fn("policy", func([]js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		file, src := session.PolicySource()
+		return map[string]string{"file": file, "src": src}, nil
+	})
+	api := js.Global().Get("Function").New("raw", simShim).Invoke(raw)
+	js.Global().Set("connrulesSim", api)
+}
+
+func started() error {
+	if session == nil {
+		return fmt.Errorf("no session: call start(seed, file, yaml) first")
+	}
+	return nil
+}
+
+func arg(a []js.Value, i int) string {
+	if i < len(a) && a[i].Type() == js.TypeString {
+		return a[i].String()
+	}
+	return ""
+}
+
+// reply encodes a result as {ok: json} or an error as {error: message}.
+// A failed command that still decided (an invite the store refused to
+// commit) keeps its error: the page shows the message.
+func reply(v any, err error) any {
+	if err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return map[string]any{"error": "encoding the answer: " + err.Error()}
+	}
+	return map[string]any{"ok": string(b)}
+}
