@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"context"
 	"time"
+
+	"github.com/connrules/connrules/rules"
 )
 
 // Meter is a member's quota at one instant: for each window, how many
@@ -26,7 +28,10 @@ type Meter struct {
 	OverLimit int `json:"over_limit"`
 	// RestrictedUntil is the end of a restriction in force; zero if none.
 	RestrictedUntil time.Time `json:"restricted_until,omitzero"`
-	Connections     int       `json:"connections"`
+	// Received counts invitations delivered to the member, per window
+	// (shadowed ones are never delivered, so never counted here).
+	Received    rules.Counts `json:"received"`
+	Connections int          `json:"connections"`
 	// ConnectionLimit is the tier's cap on connections; 0 is none.
 	ConnectionLimit int `json:"connection_limit"`
 }
@@ -70,7 +75,7 @@ func (n *Network) Meter(ctx context.Context, id string) (Meter, error) {
 		return Meter{}, err
 	}
 	lim := n.limits[m.Tier]
-	mt := Meter{Member: id, Tier: m.Tier, At: now, OverLimit: u.OverLimit, Connections: conns, ConnectionLimit: lim.Connections}
+	mt := Meter{Member: id, Tier: m.Tier, At: now, OverLimit: u.OverLimit, Received: u.Received, Connections: conns, ConnectionLimit: lim.Connections}
 	var hourReset time.Time
 	if !u.HourOldest.IsZero() {
 		hourReset = u.HourOldest.Add(time.Hour)
