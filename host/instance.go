@@ -29,14 +29,14 @@ type instance struct {
 	stderr tail
 }
 
-// tail keeps the end of what the guest wrote to stderr: the Go runtime's
-// "fatal error: out of memory" lands there before the module exits.
+// tail keeps the start of what the guest wrote to stderr: the Go
+// runtime's "fatal error: out of memory" lands there before the module
+// dies; the goroutine stacks after it are dropped.
 type tail struct{ b []byte }
 
 func (t *tail) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > 2048 {
-		t.b = append(t.b[:0], t.b[len(t.b)-1024:]...)
+	if room := 1024 - len(t.b); room > 0 {
+		t.b = append(t.b, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
 }
@@ -69,17 +69,30 @@ func (t *tail) suffix() string {
 	if s == "" {
 		return ""
 	}
-	if i := strings.Index(s, "\n\ngoroutine "); i > 0 {
+	if i := strings.Index(s, "\n\n"); i > 0 {
 		s = s[:i] // the message, not the stacks
 	}
 	return " (guest stderr: " + s + ")"
 }
 
-// failed marks the instance broken and describes err.
+// failed marks the instance broken and describes err: the guest's own
+// message first, then wazero's, without its wasm stack trace.
 func (in *instance) failed(err error) error {
 	in.broken = true
-	return fmt.Errorf("%w%s", err, in.stderr.suffix())
+	msg := err.Error()
+	if i := strings.Index(msg, "\nwasm stack trace:"); i > 0 {
+		msg = msg[:i]
+	}
+	return &trapError{msg: msg + in.stderr.suffix(), err: err}
 }
+
+type trapError struct {
+	msg string
+	err error
+}
+
+func (e *trapError) Error() string { return e.msg }
+func (e *trapError) Unwrap() error { return e.err }
 
 // alloc asks the guest for a buffer of n bytes.
 func (in *instance) alloc(ctx context.Context, n int) (uint32, error) {

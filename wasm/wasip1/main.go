@@ -132,3 +132,33 @@ func version() (res uint64) {
 	out = eng.Version()
 	return
 }
+
+// debug_fault fails on purpose, for the host's tests of failure handling:
+// kind 0 panics (the guard must turn it into an error answer), 1 reads
+// outside linear memory (a wasm trap) and 2 allocates until the memory
+// cap stops it (the Go runtime exits). Hosts never call it otherwise.
+//
+//go:wasmexport debug_fault
+func debugFault(kind uint32) (res uint64) {
+	var out []byte
+	ok := false
+	defer func() { res = pack(out, ok) }()
+	defer guest.Recover(&eng, &out, &ok)
+	switch kind {
+	case 0:
+		panic("debug_fault: a deliberate panic")
+	case 1:
+		sink = trap()
+	case 2:
+		for {
+			hog = append(hog, make([]byte, 1<<20))
+		}
+	}
+	out = eng.Fail(guest.CodeBadInput, "debug_fault: unknown kind")
+	return
+}
+
+var (
+	sink byte
+	hog  [][]byte
+)

@@ -1,0 +1,43 @@
+package host
+
+import (
+	"context"
+	"errors"
+)
+
+// Fault makes one pooled instance fail on purpose through the module's
+// debug_fault export: 0 panics, 1 traps, 2 runs out of memory.
+func (e *Engine) Fault(ctx context.Context, kind uint32) error {
+	return e.call(ctx, "debug_fault", func(in *instance) error {
+		f := in.mod.ExportedFunction("debug_fault")
+		if f == nil {
+			return errors.New("the module has no debug_fault export")
+		}
+		in.stack[0] = uint64(kind)
+		if err := f.CallWithStack(ctx, in.stack[:1]); err != nil {
+			return in.failed(err)
+		}
+		out, ok, err := in.result(in.stack[0])
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return in.guestError(out)
+		}
+		return nil
+	})
+}
+
+// MemoryBytes is the linear memory of each idle instance.
+func (e *Engine) MemoryBytes() []uint32 {
+	var out []uint32
+	for {
+		select {
+		case in := <-e.idle:
+			defer func() { e.idle <- in }()
+			out = append(out, in.mem.Size())
+		default:
+			return out
+		}
+	}
+}

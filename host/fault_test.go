@@ -1,0 +1,180 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/connrules/connrules/host"
+	"github.com/connrules/connrules/rules"
+)
+
+func defaultEngine(t testing.TB, opts ...host.Option) *host.Engine {
+	t.Helper()
+	ctx := context.Background()
+	e, err := host.New(ctx, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close(ctx) })
+	if err := e.Load(ctx, "policies.yaml", readFile(t, "../policies.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func blockedRequest(t testing.TB) *rules.Request {
+	req, err := rules.DecodeRequest(readFile(t, "../examples/requests/blocked.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// TestFaultsReplaceTheInstance makes instances panic, trap and run out of
+// memory while other goroutines decide: each fault costs its own caller an
+// error and a fail-closed decision, and nobody else anything.
+func TestFaultsReplaceTheInstance(t *testing.T) {
+	ctx := context.Background()
+	// 512 pages (32 MiB) holds the Go runtime and the default policy.
+	e := defaultEngine(t, host.WithPoolSize(3), host.WithMemoryLimitPages(512))
+	req := blockedRequest(t)
+	want, err := e.Decide(ctx, req)
+	if err != nil || want.Reason != "blocked" {
+		t.Fatalf("got %+v, %v", want, err)
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var bad []string
+	decided := 0
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d, err := e.Decide(ctx, req)
+				mu.Lock()
+				decided++
+				if err != nil || string(d.JSON()) != string(want.JSON()) {
+					bad = append(bad, string(d.JSON())+" "+errString(err))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	for _, f := range []struct {
+		kind uint32
+		want string
+	}{
+		{0, "deliberate panic"},
+		{1, "out of bounds memory access"},
+		{2, "out of memory"},
+		{1, "out of bounds memory access"},
+	} {
+		err := e.Fault(ctx, f.kind)
+		if err == nil || !strings.Contains(err.Error(), f.want) {
+			t.Errorf("fault %d: got %v, want an error mentioning %q", f.kind, err, f.want)
+		}
+		var ge *host.GuestError
+		var ie *host.InstanceError
+		if f.kind == 0 && !errors.As(err, &ge) {
+			t.Errorf("a recovered panic should come back as a GuestError, got %T", err)
+		}
+		if f.kind != 0 && !errors.As(err, &ie) {
+			t.Errorf("fault %d should be an InstanceError, got %T", f.kind, err)
+		}
+	}
+
+	// A request too big for the memory cap: the instance runs out of
+	// memory inside alloc, the caller gets an error and a fail-closed
+	// decision.
+	huge := make([]byte, 40<<20)
+	for i := range huge {
+		huge[i] = ' '
+	}
+	copy(huge, `{"stage":"deliver"}`)
+	if _, err := e.DecideJSON(ctx, huge, false); err == nil {
+		t.Error("a 40 MiB request under a 32 MiB cap: want an error")
+	}
+
+	close(stop)
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Errorf("%d of %d concurrent decisions were hurt by another call's fault; first: %s", len(bad), decided, bad[0])
+	}
+	// The pool recovers: decisions work and no more instances live than
+	// the pool holds.
+	for range 10 {
+		if d, err := e.Decide(ctx, req); err != nil || d.Reason != "blocked" {
+			t.Fatalf("after the faults: %+v, %v", d, err)
+		}
+	}
+	if n := e.Instances(); n > 3 {
+		t.Errorf("%d live instances, pool of 3", n)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TestFailClosed: no policy, a closed engine and a nil request all give an
+// error and a well-formed service_unavailable decision.
+func TestFailClosed(t *testing.T) {
+	ctx := context.Background()
+	e, err := host.New(ctx, host.WithPoolSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := blockedRequest(t)
+	req.Stage = rules.StageDeliver
+	d, err := e.Decide(ctx, req)
+	if !errors.Is(err, host.ErrNoPolicy) {
+		t.Errorf("no policy: got %v", err)
+	}
+	if d.Outcome != "hold" || d.Reason != rules.ReasonServiceUnavailable || !d.RetryAfter.Equal(req.Now.Add(rules.UnavailableRetry)) || d.Message == "" {
+		t.Errorf("no policy: got %s", d.JSON())
+	}
+	ds, err := e.DecideBatch(ctx, []*rules.Request{req, req})
+	if !errors.Is(err, host.ErrNoPolicy) || len(ds) != 2 || ds[1].Reason != rules.ReasonServiceUnavailable {
+		t.Errorf("batch, no policy: %v %+v", err, ds)
+	}
+	if d, err := e.Decide(ctx, nil); err == nil || d.Reason != rules.ReasonServiceUnavailable || d.RetryAfter.IsZero() {
+		t.Errorf("nil request: %s %v", d.JSON(), err)
+	}
+	if err := e.Load(ctx, "policies.yaml", readFile(t, "../policies.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Decide(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.Decide(ctx, req)
+	if !errors.Is(err, host.ErrClosed) || d.Reason != rules.ReasonServiceUnavailable {
+		t.Errorf("closed: %s %v", d.JSON(), err)
+	}
+	// A malformed batch is the module refusing the call, not a trap.
+	e2 := defaultEngine(t, host.WithPoolSize(1))
+	if _, err := e2.DecideBatchJSON(ctx, []byte(`{"not":"an array"}`), false); err == nil || !strings.Contains(err.Error(), "array") {
+		t.Errorf("bad batch: %v", err)
+	}
+	var ge *host.GuestError
+	if _, err := e2.DecideBatchJSON(ctx, []byte(`[{}, `), false); !errors.As(err, &ge) || ge.Code != "bad_batch" {
+		t.Errorf("truncated batch: %v", err)
+	}
+}
