@@ -1,0 +1,139 @@
+package lifecycle_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/connrules/connrules/rules"
+	"github.com/connrules/connrules/rules/lifecycle"
+)
+
+// exampleNetwork is alice and bob, who share carol, on the default policy
+// at Monday 2 March 2026 10:00 Pacific.
+func exampleNetwork() (*lifecycle.Network, *lifecycle.ManualClock, *lifecycle.MemStore) {
+	src, err := os.ReadFile("../../policies.yaml")
+	if err != nil {
+		panic(err)
+	}
+	p, err := rules.Load("policies.yaml", src)
+	if err != nil {
+		panic(err)
+	}
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	clock := lifecycle.NewManualClock(time.Date(2026, 3, 2, 10, 0, 0, 0, la))
+	store := lifecycle.NewMemStore()
+	n, err := lifecycle.New(lifecycle.Config{Policy: p, Store: store, Clock: clock})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for _, id := range []string{"alice", "bob", "carol"} {
+		_ = n.AddMember(ctx, lifecycle.Member{ID: id, Email: id + "@example.com", AcceptanceRate: 0.5})
+	}
+	_ = n.Connect(ctx, "alice", "carol")
+	_ = n.Connect(ctx, "carol", "bob")
+	return n, clock, store
+}
+
+func ExampleNetwork_Invite() {
+	n, _, _ := exampleNetwork()
+	ctx := context.Background()
+	res, err := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob", Note: "Hi Bob, we met at the meetup."})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("invite:", res.Invite.Outcome, res.Invite.Reason)
+	fmt.Println("facts: degree", res.Request.Pair.Degree, "mutual", res.Request.Pair.Mutual)
+	fmt.Println("deliver:", res.Deliver.Outcome)
+	fmt.Println("alice sees:", res.Public.Message)
+
+	again, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	fmt.Println("again:", again.Invite.Reason)
+	// Output:
+	// invite: allow sent
+	// facts: degree 2 mutual 1
+	// deliver: inbox
+	// alice sees: Invitation sent.
+	// again: already_pending
+}
+
+func ExampleNetwork_Accept() {
+	n, _, _ := exampleNetwork()
+	ctx := context.Background()
+	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	ar, err := n.Accept(ctx, res.Invitation.ID)
+	if err != nil {
+		panic(err)
+	}
+	degree, _, _ := n.Relation(ctx, "alice", "bob")
+	fmt.Println(ar.Decision.Outcome, ar.Invitation.Status, "degree", degree)
+	// Output: allow accepted degree 1
+}
+
+func ExampleNetwork_Ignore() {
+	n, clock, _ := exampleNetwork()
+	ctx := context.Background()
+	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	_, _ = n.Ignore(ctx, res.Invitation.ID) // alice is not told
+
+	clock.Advance(24 * time.Hour)
+	again, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	fmt.Println(again.Invite.Reason, "until", again.Invite.RetryAfter.Format("Jan 2 15:04 MST"))
+	// Output: resend_cooldown until May 31 11:00 PDT
+}
+
+func ExampleNetwork_Block() {
+	n, _, _ := exampleNetwork()
+	ctx := context.Background()
+	_, _ = n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	br, _ := n.Block(ctx, "bob", "alice")
+	fmt.Println("withdrawn:", len(br.Withdrawn))
+
+	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	fmt.Println(res.Invite.Reason)
+	fmt.Println(res.Public.Message)
+	// Output:
+	// withdrawn: 1
+	// blocked
+	// Unable to connect. You can't send an invitation to this member right now.
+}
+
+func ExampleNetwork_Meter() {
+	n, _, _ := exampleNetwork()
+	ctx := context.Background()
+	for _, to := range []string{"bob", "carol"} { // carol is a connection: refused, not counted
+		_, _ = n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: to})
+	}
+	m, _ := n.Meter(ctx, "alice")
+	fmt.Printf("day %d/%d, resets %s\n", m.Day.Used, m.Day.Limit, m.Day.ResetsAt.Format("Mon Jan 2 15:04 MST"))
+	fmt.Printf("week %d/%d, resets %s\n", m.Week.Used, m.Week.Limit, m.Week.ResetsAt.Format("Mon Jan 2 15:04 MST"))
+	fmt.Println("available:", m.Available)
+	// Output:
+	// day 1/30, resets Tue Mar 3 00:00 PST
+	// week 1/300, resets Mon Mar 9 00:01 PDT
+	// available: 29
+}
+
+func ExampleNetwork_Expire() {
+	n, clock, _ := exampleNetwork()
+	ctx := context.Background()
+	_, _ = n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	clock.Advance(n.PendingExpiry())
+	expired, _ := n.Expire(ctx)
+	fmt.Println(len(expired), expired[0].Status)
+	// Output: 1 expired
+}
+
+func ExampleWriteEvents() {
+	n, _, store := exampleNetwork()
+	ctx := context.Background()
+	_, _ = n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	for _, e := range store.Events()[5:] { // after three members and two connections
+		fmt.Println(e.Seq, e.Action, e.Actor, e.Subject, e.Result, e.Decision.Reason)
+	}
+	// Output:
+	// 6 invite alice bob pending sent
+	// 7 deliver alice bob inbox delivered
+}
