@@ -475,8 +475,18 @@ func (n *Network) deliver(ctx context.Context, res *InviteResult, now time.Time)
 	default: // an unknown outcome holds the invitation: closed, but not lost
 		inv.Delivery = DeliveryHold
 	}
-	if _, err := n.store.UpdateInvitation(ctx, inv, StatusPending); err != nil {
+	ok, err := n.store.UpdateInvitation(ctx, inv, StatusPending)
+	if err != nil {
 		return err
+	}
+	if !ok { // withdrawn (or blocked away) between the reserve and now
+		cur, err := n.store.Invitation(ctx, inv.ID)
+		if err != nil {
+			return err
+		}
+		res.Invitation = cur
+		return n.log(ctx, &Event{At: now, Action: ActionDeliver, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,
+			Request: &req, Decision: res.Deliver, Result: "not_delivered_" + cur.Status})
 	}
 	res.Invitation = inv
 	if err := n.log(ctx, &Event{At: now, Action: ActionDeliver, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,

@@ -20,6 +20,7 @@ type Error struct {
 	Snippet string `json:"snippet,omitempty"`
 }
 
+// Error implements error: the position, the message and the snippet.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 	if e.Snippet != "" {

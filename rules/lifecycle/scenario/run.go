@@ -82,7 +82,7 @@ type Report struct {
 	Name   string `json:"scenario"`
 	File   string `json:"file"`
 	Policy string `json:"policy"`
-	// Engine is "native" unless Options.Engine was set.
+	// Steps are every step result, in order.
 	Steps  []StepResult      `json:"-"`
 	Passed int               `json:"passed"`
 	Failed int               `json:"failed"`
