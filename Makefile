@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/connrules
 
-.PHONY: all build test lint check demo bench clean
+.PHONY: all build test lint check demo web e2e bench clean
 
 all: build
 
@@ -13,6 +13,7 @@ build:
 test: build
 	$(GO) test ./...
 	$(BIN) test policies.yaml
+	$(MAKE) e2e
 
 ## lint: vet, formatting, and the policies themselves.
 lint: build
@@ -26,10 +27,25 @@ check: lint
 	GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null ./rules
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
-## demo: decide an example request with the default policy.
-demo: build
-	$(BIN) decide --policy policies.yaml --explain examples/requests/blocked.json
-	$(BIN) decide --policy policies.yaml --public examples/requests/blocked.json
+## demo: build the browser demo (web/) and serve it on localhost; open the URL it prints.
+DEMO_ADDR ?= 127.0.0.1:8080
+demo: web
+	$(GO) run ./cmd/connrules-serve -addr $(DEMO_ADDR) web
+
+## web: the js module, wasm_exec.js and the policies the page offers, into web/.
+web:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o web/connrules.wasm ./wasm/js
+	gzip -9 -n -k -f web/connrules.wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
+	mkdir -p web/policies
+	cp policies.yaml examples/policies/*.yaml web/policies/
+	@{ printf '['; sep=''; for f in policies.yaml $$(cd examples/policies && ls *.yaml); do \
+	  n=$$(sed -n 's/^name: *//p' web/policies/$$f | head -n1); printf '%s{"file":"%s","title":"%s"}' "$$sep" "$$f" "$${n:-$$f}"; sep=','; done; \
+	  printf ']\n'; } > web/policies/index.json
+
+## e2e: the browser demo driven in headless Chromium (/usr/bin/chromium); its own module, web/e2e.
+e2e: web
+	cd web/e2e && $(GO) test -count=1 ./...
 
 ## bench: engine benchmarks.
 bench:

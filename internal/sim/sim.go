@@ -261,6 +261,13 @@ func (s *Sim) describe(res *LoadResult, p *rules.Policy) {
 	}
 }
 
+// Info describes the policy in force.
+func (s *Sim) Info() LoadResult {
+	res := LoadResult{OK: true}
+	s.describe(&res, s.pol)
+	return res
+}
+
 // PolicySource is the source of the policy in force and its file name.
 func (s *Sim) PolicySource() (name, src string) { return s.polName, s.polSrc }
 
@@ -396,6 +403,15 @@ func (s *Sim) Events() string {
 	var b strings.Builder
 	_ = lifecycle.WriteEvents(&b, s.store.Events())
 	return b.String()
+}
+
+// EventsTail returns the last n events, oldest first.
+func (s *Sim) EventsTail(n int) []lifecycle.Event {
+	ev := s.store.Events()
+	if n >= 0 && len(ev) > n {
+		ev = ev[len(ev)-n:]
+	}
+	return ev
 }
 
 // EventCount is the number of events in the log.

@@ -89,7 +89,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, name, st.ModTime(), f)
 		return
 	}
-	gz, err := h.gzipped(p, f, st)
+	gz, err := h.gzipped(p, name, f, st)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -100,15 +100,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, st.ModTime(), bytes.NewReader(gz))
 }
 
-// gzipped returns the file's gzip body, compressing it once per version.
-func (h *handler) gzipped(p string, f *os.File, st os.FileInfo) ([]byte, error) {
+// gzipped returns the file's gzip body: name+".gz" when the build made
+// one that is at least as new as the file, otherwise the file compressed
+// here, once per version.
+func (h *handler) gzipped(p, name string, f *os.File, st os.FileInfo) ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e, ok := h.cache[p]; ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
 		return e.gz, nil
 	}
+	if gst, err := os.Stat(name + ".gz"); err == nil && !gst.ModTime().Before(st.ModTime()) {
+		if gz, err := os.ReadFile(name + ".gz"); err == nil {
+			h.cache[p] = gzEntry{mod: st.ModTime(), size: st.Size(), gz: gz}
+			return gz, nil
+		}
+	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if _, err := io.Copy(zw, f); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ package main
 //
 //	start(seedJSON, filename, yaml) -> view        begin a session (throws if the policy does not load)
 //	load(filename, yaml)            -> {ok, errors, name, file, rules, tests, compile_us}
+//	info()                          -> load's answer for the policy in force
 //	tests()                         -> {policy, tests, passed, failed, us}: the policy's own tests
 //	do(command)                     -> {op, result, decisions, public, now}   (throws on a bad command)
 //	preview(from, to, note)         -> {decisions, public, request, us}      (changes nothing)
@@ -15,6 +16,7 @@ package main
 //	journal() / replay(journal)     -> the commands since the seed / replays them over the seed
 //	reset()                         -> back to the seed, keeping the policy in force
 //	events()                        -> the event log as JSON lines
+//	eventsTail(n)                   -> the last n events, oldest first
 //	policy()                        -> {file, src} of the policy in force
 //
 // Values cross as JSON strings and the shim parses them; every failure
@@ -40,6 +42,7 @@ return Object.freeze({
   start(seed, file, yaml) { return unwrap(raw.start(str(seed), String(file), String(yaml))); },
   load(file, yaml) { return unwrap(raw.load(String(file), String(yaml))); },
   tests() { return unwrap(raw.tests()); },
+  info() { return unwrap(raw.info()); },
   do(cmd) { return unwrap(raw.do(str(cmd))); },
   preview(from, to, note = "") { return unwrap(raw.preview(String(from), String(to), String(note))); },
   view(from = "", to = "") { return unwrap(raw.view(String(from || ""), String(to || ""))); },
@@ -47,6 +50,7 @@ return Object.freeze({
   replay(journal) { return unwrap(raw.replay(str(journal))); },
   reset() { return unwrap(raw.reset()); },
   events() { return unwrap(raw.events()); },
+  eventsTail(n = 50) { return unwrap(raw.eventsTail(n | 0)); },
   policy() { return unwrap(raw.policy()); },
 });
 `
@@ -76,6 +80,12 @@ func init() {
 			return nil, err
 		}
 		return session.Load(arg(a, 0), []byte(arg(a, 1))), nil
+	})
+	fn("info", func([]js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		return session.Info(), nil
 	})
 	fn("tests", func([]js.Value) (any, error) {
 		if err := started(); err != nil {
@@ -132,6 +142,16 @@ func init() {
 			return nil, err
 		}
 		return session.Events(), nil
+	})
+	fn("eventsTail", func(a []js.Value) (any, error) {
+		if err := started(); err != nil {
+			return nil, err
+		}
+		n := 50
+		if len(a) > 0 && a[0].Type() == js.TypeNumber {
+			n = a[0].Int()
+		}
+		return session.EventsTail(n), nil
 	})
 	fn("policy", func([]js.Value) (any, error) {
 		if err := started(); err != nil {

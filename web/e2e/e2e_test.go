@@ -1,0 +1,464 @@
+// Package e2e drives the browser demo in web/ in headless Chromium, the
+// way a visitor would: it types into the policy editor, picks members,
+// clicks buttons and reads what the page shows. It lives in its own
+// module so the browser driver stays out of the library's import graph.
+//
+// Run it with `make e2e` (which builds web/ first). It needs Debian's
+// chromium at /usr/bin/chromium, or $CHROMIUM; .ci/run installs it.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/connrules/connrules/internal/webserve"
+)
+
+const webDir = "../"
+
+// generic is policies.yaml's messages.generic, the only thing a blocked
+// sender may see.
+const generic = "Unable to connect. You can't send an invitation to this member right now."
+
+// browserPath finds Chromium: $CHROMIUM, then Debian's, then the PATH.
+func browserPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium: install Debian's (apt-get install chromium) or set $CHROMIUM; .ci/run does this"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// serve serves web/ on a free loopback port and returns its URL.
+func serve(t *testing.T) string {
+	t.Helper()
+	for _, f := range []string{"index.html", "connrules.wasm", "wasm_exec.js", "policies/index.json"} {
+		if _, err := os.Stat(filepath.Join(webDir, f)); err != nil {
+			t.Fatalf("web/%s is missing (%v): run `make e2e`, which builds web/ first", f, err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: webserve.Handler(webDir), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// page is one fresh browser (its own user-data-dir, so its own
+// localStorage) with the demo loaded.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+	url string
+
+	mu       sync.Mutex
+	problems []string
+}
+
+func open(t *testing.T) *page {
+	t.Helper()
+	url := serve(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(browserPath(t)),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	p := &page{t: t, ctx: ctx, url: url}
+	// Uncaught exceptions and console errors fail the test at its end.
+	msgs := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				p.mu.Lock()
+				p.problems = append(p.problems, m.String())
+				p.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancelC()
+		cancelA()
+		<-done
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, m := range p.problems {
+			t.Errorf("page console: %s", m)
+		}
+	})
+	p.do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	return p
+}
+
+func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func eval[T any](p *page, js string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		p.t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// text waits for the element to be shown and returns its text. It reads
+// the live DOM with JavaScript, so re-rendered nodes are never stale.
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	js := fmt.Sprintf(`new Promise((resolve, reject) => {
+		const t0 = Date.now();
+		const poll = () => {
+			const e = document.querySelector(%q);
+			if (e && e.getClientRects().length) return resolve(e.innerText);
+			if (Date.now() - t0 > 20000) return reject(new Error("no visible element " + %q));
+			setTimeout(poll, 20);
+		};
+		poll();
+	})`, sel, sel)
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func (p *page) click(sel string) {
+	p.t.Helper()
+	p.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// pick selects a sender and a recipient in the pickers, as a keyboard or
+// mouse user would, and waits for the page to show the pair.
+func (p *page) pick(sender, recipient string) {
+	p.t.Helper()
+	eval[bool](p, fmt.Sprintf(`(() => {
+		for (const [sel, v] of [["#sender", %q], ["#recipient", %q]]) {
+			const s = document.querySelector(sel);
+			s.value = v;
+			s.dispatchEvent(new Event("change", {bubbles: true}));
+		}
+		return true;
+	})()`, sender, recipient))
+	p.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#members tr.sel-s[data-id=%q]`, sender))))
+}
+
+// connect clicks Connect and returns what the sender sees.
+func (p *page) connect() string {
+	p.t.Helper()
+	p.click("#btn-connect")
+	return p.text("#public-message")
+}
+
+// typeAt puts the caret after the first occurrence of anchor in the
+// editor, selecting del characters after it, and types s with real key
+// events.
+func (p *page) typeAt(anchor string, del int, s string) {
+	p.t.Helper()
+	ok := eval[bool](p, fmt.Sprintf(`(() => {
+		const ed = document.querySelector("#editor");
+		const i = ed.value.indexOf(%q);
+		if (i < 0) return false;
+		ed.focus();
+		ed.setSelectionRange(i + %d, i + %d + %d);
+		return true;
+	})()`, anchor, len(anchor), len(anchor), del))
+	if !ok {
+		p.t.Fatalf("the editor has no %q", anchor)
+	}
+	p.do(chromedp.KeyEvent(s))
+}
+
+// waitLint waits until the editor's status has settled.
+func (p *page) waitLint() {
+	p.t.Helper()
+	p.do(chromedp.WaitVisible(chromedp.CSS(`#lint-status.ok, #lint-status.bad`)))
+}
+
+func (p *page) screenshot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.MkdirAll("screenshots", 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("screenshots", name+".png"), buf, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// meter reads a window of the sender's quota meter.
+func (p *page) meter(window string) (used, remaining int) {
+	p.t.Helper()
+	v := eval[[]int](p, fmt.Sprintf(`(() => { const m = document.querySelector('#meters-sender .meter[data-window=%q]'); return [Number(m.dataset.used), Number(m.dataset.remaining)]; })()`, window))
+	return v[0], v[1]
+}
+
+func TestLoadFigures(t *testing.T) {
+	p := open(t)
+	perf := eval[map[string]float64](p, `globalThis.__connrulesPerf`)
+	if perf["wasm_decoded_bytes"] == 0 || perf["first_decision_ms"] == 0 {
+		t.Fatalf("the page reported no load figures: %v", perf)
+	}
+	b, _ := json.Marshal(perf)
+	t.Logf("load figures: %s", b)
+	t.Logf("wasm over the wire: %.0f bytes (%.2f MB, gzip) of %.2f MB; engine ready at %.0f ms; first decision at %.0f ms after navigation start, %.0f ms after DOMContentLoaded",
+		perf["wasm_encoded_bytes"], perf["wasm_encoded_bytes"]/1048576, perf["wasm_decoded_bytes"]/1048576,
+		perf["engine_ready_ms"], perf["first_decision_ms"], perf["first_decision_after_dcl_ms"])
+	if perf["wasm_encoded_bytes"] >= perf["wasm_decoded_bytes"] {
+		t.Errorf("the module was not served compressed: %v", perf)
+	}
+	// The page is usable as loaded: a preview decision is on screen.
+	if got := p.text("#public-message"); got != "Invitation sent." {
+		t.Errorf("first preview for alice -> bob: %q", got)
+	}
+	p.screenshot("loaded")
+}
+
+// Change the free daily limit from 30 to 2 in the editor, send three
+// invitations, and see the third refused with the daily-limit message.
+// Then advance the clock past the reset and see sending work again.
+func TestDailyLimitFromTheEditor(t *testing.T) {
+	p := open(t)
+	p.typeAt("free:    {daily: ", 2, "2")
+	p.waitLint()
+	if got := p.text("#policy-state"); !strings.Contains(got, "in force") || strings.Contains(got, "error") {
+		t.Fatalf("after the edit: %q", got)
+	}
+	ms := eval[string](p, `document.querySelector("#timing").dataset.ms || ""`)
+	t.Logf("keystroke to decision: %s ms", ms)
+
+	p.pick("alice", "bob")
+	if got := p.connect(); got != "Invitation sent." {
+		t.Fatalf("1st invitation: %q", got)
+	}
+	p.pick("alice", "grace")
+	if got := p.connect(); got != "Invitation sent." {
+		t.Fatalf("2nd invitation: %q", got)
+	}
+	if used, rem := p.meter("day"); used != 2 || rem != 0 {
+		t.Errorf("day meter after two: used %d, remaining %d", used, rem)
+	}
+	p.pick("alice", "ken")
+	got := p.connect()
+	if !strings.HasPrefix(got, "You've reached today's limit of 2 invitations.") {
+		t.Fatalf("3rd invitation: %q", got)
+	}
+	if rule := p.text(`#operator-view [data-field=rule]`); rule != "daily_limit" {
+		t.Errorf("operator view rule: %q", rule)
+	}
+	p.screenshot("daily-limit")
+
+	// Past the reset, sending works again.
+	before := p.text("#clock-now")
+	p.click("#btn-next-reset")
+	if after := p.text("#clock-now"); after == before {
+		t.Fatalf("the clock did not move: %q", after)
+	}
+	if used, rem := p.meter("day"); used != 0 || rem != 2 {
+		t.Errorf("day meter after the reset: used %d, remaining %d", used, rem)
+	}
+	if got := p.connect(); got != "Invitation sent." {
+		t.Fatalf("after the reset: %q", got)
+	}
+	p.screenshot("after-reset")
+}
+
+// A YAML error is reported at its line, and decisions still use the last
+// good policy.
+func TestYAMLErrorKeepsLastGoodPolicy(t *testing.T) {
+	p := open(t)
+	// First a good edit (daily 30 -> 1), then a broken one on another line.
+	p.typeAt("free:    {daily: ", 2, "1")
+	p.waitLint()
+	line := eval[int](p, `document.querySelector("#editor").value.split("\n").findIndex(l => l.startsWith("  max_pending_per_pair:")) + 1`)
+	p.typeAt("  max_pending_per_pair: 1", 0, ": 2")
+	p.waitLint()
+	state := p.text("#policy-state")
+	if !strings.Contains(state, "1 error") || !strings.Contains(state, "last good policy") {
+		t.Fatalf("status after a YAML error: %q", state)
+	}
+	errLine := eval[string](p, `document.querySelector("#errors .error-item").dataset.line`)
+	if errLine != fmt.Sprint(line) {
+		t.Errorf("error reported at line %s, want %d: %s", errLine, line, p.text("#errors"))
+	}
+	if !strings.Contains(p.text("#errors"), "mapping values are not allowed") {
+		t.Errorf("error message: %q", p.text("#errors"))
+	}
+	gutterErr := eval[string](p, `document.querySelector("#gutter .err")?.textContent || ""`)
+	if gutterErr != fmt.Sprint(line) {
+		t.Errorf("gutter marks line %q, want %d", gutterErr, line)
+	}
+	// The last good policy (daily 1) still decides: the second invitation
+	// today is refused.
+	p.pick("alice", "bob")
+	if got := p.connect(); got != "Invitation sent." {
+		t.Fatalf("1st invitation: %q", got)
+	}
+	p.pick("alice", "grace")
+	if got := p.connect(); !strings.HasPrefix(got, "You've reached today's limit of 1 invitations.") {
+		t.Fatalf("2nd invitation under the last good policy: %q", got)
+	}
+	p.screenshot("yaml-error")
+}
+
+// After a block, the sender's view shows exactly the generic message.
+func TestBlockedSenderSeesGenericMessage(t *testing.T) {
+	p := open(t)
+	p.pick("alice", "bob")
+	p.click("#btn-block") // the recipient, bob, blocks the sender, alice
+	if p.text("#pair-blocked") != "Blocked" {
+		t.Fatalf("pair facts after the block: %q", p.text("#pair-info"))
+	}
+	got := p.connect()
+	if got != generic {
+		t.Fatalf("the sender sees %q, want exactly %q", got, generic)
+	}
+	html := eval[string](p, `document.querySelector("#sender-view").innerText.trim()`)
+	if html != generic {
+		t.Errorf("the sender's view holds more than the generic message: %q", html)
+	}
+	if rule := p.text(`#operator-view [data-field=rule]`); rule != "blocked" {
+		t.Errorf("operator view rule: %q", rule)
+	}
+	p.screenshot("blocked")
+}
+
+// Accepting an invitation connects the two and updates the meters.
+func TestAcceptConnectsAndUpdatesMeters(t *testing.T) {
+	p := open(t)
+	p.pick("alice", "bob")
+	if got := p.text("#pair-degree"); !strings.Contains(got, "2nd degree") {
+		t.Errorf("degree before: %q", got)
+	}
+	if got := p.text("#pair-mutual"); !strings.Contains(got, "1 (carol)") {
+		t.Errorf("mutual before: %q", got)
+	}
+	conns := eval[string](p, `document.querySelector("#meter-hour").textContent`)
+	if !strings.Contains(conns, "connections: 2 / 500") {
+		t.Errorf("alice's connections before: %q", conns)
+	}
+	if got := p.connect(); got != "Invitation sent." {
+		t.Fatalf("invitation: %q", got)
+	}
+	if used, _ := p.meter("day"); used != 1 {
+		t.Errorf("day meter after sending: %d", used)
+	}
+	p.click(`#inbox li[data-from="alice"] button.accept`)
+	if got := p.text("#public-message"); got != "You're now connected." {
+		t.Errorf("after accepting: %q", got)
+	}
+	if got := p.text("#pair-connected"); got != "Connected" {
+		t.Errorf("pair after accepting: %q", p.text("#pair-info"))
+	}
+	if got := p.text("#pair-degree"); !strings.Contains(got, "1st degree") {
+		t.Errorf("degree after: %q", got)
+	}
+	conns = eval[string](p, `document.querySelector("#meter-hour").textContent`)
+	if !strings.Contains(conns, "connections: 3 / 500") {
+		t.Errorf("alice's connections after: %q", conns)
+	}
+	if used, rem := p.meter("day"); used != 1 || rem != 29 {
+		t.Errorf("day meter after accepting: used %d, remaining %d", used, rem)
+	}
+	// The state survives a reload.
+	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	if got := p.text("#pair-connected"); got != "Connected" {
+		t.Errorf("after a reload: %q", p.text("#pair-info"))
+	}
+	p.screenshot("accepted")
+}
+
+// The scenario buttons play to the end without an error.
+func TestScenarios(t *testing.T) {
+	p := open(t)
+	ids := eval[[]string](p, `[...document.querySelectorAll("#scenarios button")].map(b => b.dataset.scenario)`)
+	if len(ids) < 5 {
+		t.Fatalf("scenario buttons: %v", ids)
+	}
+	want := map[string]string{
+		"daily":   "daily_limit",
+		"weekly":  "weekly_limit",
+		"blocked": "blocked",
+		"auto":    "auto_accept",
+		"ignored": "resend_never",
+	}
+	for _, id := range ids {
+		p.click(fmt.Sprintf(`#scenarios button[data-scenario=%q]`, id))
+		for i := 0; i < 50; i++ {
+			if eval[bool](p, `document.querySelector("#btn-step").disabled`) {
+				break
+			}
+			p.click("#btn-step")
+		}
+		steps := p.text("#player-steps")
+		if strings.Contains(steps, "error:") || strings.Contains(steps, "failed") {
+			t.Errorf("scenario %s: %s", id, steps)
+		}
+		if w := want[id]; w != "" && !strings.Contains(steps, w) {
+			t.Errorf("scenario %s never shows %s:\n%s", id, w, steps)
+		}
+		if id == "weekly" {
+			p.screenshot("scenario-weekly")
+		}
+	}
+}
