@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/connrules/connrules/internal/webserve"
 )
@@ -284,8 +285,7 @@ func TestDailyLimitFromTheEditor(t *testing.T) {
 	if got := p.text("#policy-state"); !strings.Contains(got, "in force") || strings.Contains(got, "error") {
 		t.Fatalf("after the edit: %q", got)
 	}
-	ms := eval[string](p, `document.querySelector("#timing").dataset.ms || ""`)
-	t.Logf("keystroke to decision: %s ms", ms)
+	t.Logf("keystroke to decision: %s", p.text("#timing"))
 
 	p.pick("alice", "bob")
 	if got := p.connect(); got != "Invitation sent." {
@@ -460,5 +460,67 @@ func TestScenarios(t *testing.T) {
 		if id == "weekly" {
 			p.screenshot("scenario-weekly")
 		}
+	}
+}
+
+// On a phone-sized screen the page is one column with no sideways
+// scrolling, and it can be driven from the keyboard alone.
+func TestNarrowScreenAndKeyboard(t *testing.T) {
+	p := open(t)
+	p.do(chromedp.EmulateViewport(390, 844))
+	if w := eval[int](p, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("the page scrolls sideways by %d px at 390 px wide", w)
+	}
+	cols := eval[string](p, `getComputedStyle(document.querySelector("#app")).gridTemplateColumns`)
+	if strings.Count(cols, "px") != 1 {
+		t.Errorf("grid columns at 390 px: %q, want one", cols)
+	}
+	// Every control is labelled for screen readers.
+	unlabelled := eval[[]string](p, `[...document.querySelectorAll("button, select, textarea, input")].filter(e => {
+		if (e.closest("dialog")) return false;
+		const name = e.getAttribute("aria-label") || e.labels?.[0]?.textContent || e.textContent || e.title;
+		return !name || !name.trim();
+	}).map(e => e.outerHTML.slice(0, 80))`)
+	if len(unlabelled) > 0 {
+		t.Errorf("controls without an accessible name: %v", unlabelled)
+	}
+	// Keyboard only: pick the recipient with the arrow keys, then Tab to
+	// Connect and press Enter.
+	p.do(chromedp.Focus(chromedp.CSS("#recipient")))
+	before := eval[string](p, `document.querySelector("#recipient").value`)
+	p.do(chromedp.KeyEvent(kb.ArrowDown))
+	after := eval[string](p, `document.querySelector("#recipient").value`)
+	if after == before {
+		t.Fatalf("ArrowDown did not change the recipient (%s)", before)
+	}
+	p.do(chromedp.Focus(chromedp.CSS("#note")), chromedp.KeyEvent("\t"))
+	if id := eval[string](p, `document.activeElement.id`); id != "btn-connect" {
+		t.Fatalf("Tab from the note lands on %q, want btn-connect", id)
+	}
+	p.do(chromedp.KeyEvent("\r"))
+	if got := eval[string](p, `document.querySelector("#decision-title").textContent`); got != "alice invited "+after {
+		t.Errorf("after Enter on Connect: %q", got)
+	}
+	p.screenshot("narrow")
+}
+
+// Members and their settings can be edited in the page, and decisions
+// follow at once.
+func TestEditMemberSettings(t *testing.T) {
+	p := open(t)
+	p.pick("alice", "bob")
+	p.click("#btn-edit-recipient")
+	p.do(chromedp.WaitVisible(chromedp.CSS("#member-dialog[open]")))
+	eval[bool](p, `(() => { const f = document.querySelector("#member-form"); f.invitations.value = "email_or_contacts"; return true; })()`)
+	p.click("#btn-member-save")
+	if got := p.text("#recipient-card"); !strings.Contains(got, "email_or_contacts") {
+		t.Errorf("bob's card after the edit: %q", got)
+	}
+	// The preview already shows the private refusal; sending confirms it.
+	if got := p.connect(); got != generic {
+		t.Errorf("alice -> bob with bob on email_or_contacts: %q", got)
+	}
+	if rule := p.text(`#operator-view [data-field=rule]`); rule != "recipient_settings" {
+		t.Errorf("operator view rule: %q", rule)
 	}
 }
