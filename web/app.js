@@ -174,17 +174,25 @@ function readSaved() {
   } catch { return null; }
 }
 
-function save() {
+// save writes the session to localStorage: at once after an action, and
+// a moment after typing stops. The journal is the whole network state.
+function save({ later = false } = {}) {
   clearTimeout(state.saveTimer);
-  state.saveTimer = setTimeout(() => {
-    try {
-      localStorage.setItem(STORE_KEY, JSON.stringify({
-        v: 1, journal: state.sim.journal(), good: state.good, editor: $("#editor").value,
-        sender: state.sender, recipient: state.recipient, note: $("#note").value,
-      }));
-    } catch (e) { console.warn("saving to localStorage failed", e); }
-  }, 150);
+  if (later) { state.saveTimer = setTimeout(saveNow, 300); return; }
+  saveNow();
 }
+
+function saveNow() {
+  clearTimeout(state.saveTimer);
+  if (!state.sim) return;
+  try {
+    localStorage.setItem(STORE_KEY, JSON.stringify({
+      v: 1, journal: state.sim.journal(), good: state.good, editor: $("#editor").value,
+      sender: state.sender, recipient: state.recipient, note: $("#note").value,
+    }));
+  } catch (e) { console.warn("saving to localStorage failed", e); }
+}
+addEventListener("pagehide", saveNow);
 
 function reportPerf() {
   const nav = performance.getEntriesByType("navigation")[0];
@@ -290,7 +298,7 @@ function lint({ initial = false }) {
     state.perf.keystroke_ms = ms;
     state.perf.compile_ms = res.compile_us / 1000;
   }
-  save();
+  save({ later: true });
 }
 
 function showPolicyOK(res) {
@@ -367,7 +375,7 @@ function bindEvents() {
     state.last = null; render(); save();
   });
   let noteTimer = 0;
-  $("#note").addEventListener("input", () => { clearTimeout(noteTimer); noteTimer = setTimeout(() => { state.last = null; render(); save(); }, 120); });
+  $("#note").addEventListener("input", () => { clearTimeout(noteTimer); noteTimer = setTimeout(() => { state.last = null; render(); save({ later: true }); }, 120); });
   $("#btn-connect").addEventListener("click", () => {
     actAndShow({ op: "invite", from: state.sender, to: state.recipient, note: $("#note").value }, `${state.sender} invited ${state.recipient}`);
   });
@@ -769,6 +777,12 @@ const SCENARIOS = [
     steps: [
       ["carol (premium) picks judy", () => { pick("carol", "judy"); return "2nd degree via alice"; }],
       ["carol uses the week's quota, day after day", () => sendUntil("carol", "judy", "week", true)],
+      ["The next day, same week", () => {
+        const mt = state.sim.view("carol", "judy").members.find((m) => m.id === "carol").meter;
+        if (mt.day.remaining !== 0) return "today's quota is not used up";
+        act({ op: "set_time", time: mt.day.resets_at });
+        return fmtTime(mt.day.resets_at, false);
+      }],
       ["One more invitation: over the weekly limit", () => inviteStep("carol", "judy")],
       ["Try again: restricted", () => inviteStep("carol", "judy")],
       ["Jump to the end of the restriction", () => { const t = lastRetry(); if (!t) return "no restriction"; act({ op: "set_time", time: t }); return fmtTime(t, false); }],

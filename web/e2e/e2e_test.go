@@ -233,6 +233,7 @@ func (p *page) waitLint() {
 
 func (p *page) screenshot(name string) {
 	p.t.Helper()
+	eval[bool](p, `window.scrollTo(0, 0), true`)
 	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
 	defer cancel()
 	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
@@ -273,6 +274,11 @@ func TestLoadFigures(t *testing.T) {
 		t.Errorf("first preview for alice -> bob: %q", got)
 	}
 	p.screenshot("loaded")
+	// A second visit revalidates the files (304) and starts again.
+	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	warm := eval[map[string]float64](p, `globalThis.__connrulesPerf`)
+	t.Logf("reload: engine ready at %.0f ms; first decision at %.0f ms after navigation start, %.0f ms after DOMContentLoaded",
+		warm["engine_ready_ms"], warm["first_decision_ms"], warm["first_decision_after_dcl_ms"])
 }
 
 // Change the free daily limit from 30 to 2 in the editor, send three
@@ -420,6 +426,23 @@ func TestAcceptConnectsAndUpdatesMeters(t *testing.T) {
 	if used, rem := p.meter("day"); used != 1 || rem != 29 {
 		t.Errorf("day meter after accepting: used %d, remaining %d", used, rem)
 	}
+	// The event log is JSON lines, one versioned event per line.
+	lines := strings.Split(strings.TrimSpace(eval[string](p, `connrulesSim.events()`)), "\n")
+	var sawAccept bool
+	for _, l := range lines {
+		var ev struct {
+			V      int    `json:"v"`
+			Action string `json:"action"`
+			Result string `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.V != 1 {
+			t.Fatalf("event log line %q: %v", l, err)
+		}
+		sawAccept = sawAccept || ev.Action == "accept" && ev.Result == "connected"
+	}
+	if !sawAccept {
+		t.Errorf("the event log has no accept: %d lines", len(lines))
+	}
 	// The state survives a reload.
 	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
 	if got := p.text("#pair-connected"); got != "Connected" {
@@ -442,6 +465,7 @@ func TestScenarios(t *testing.T) {
 		"auto":    "auto_accept",
 		"ignored": "resend_never",
 	}
+	countdowns := 0
 	for _, id := range ids {
 		p.click(fmt.Sprintf(`#scenarios button[data-scenario=%q]`, id))
 		for i := 0; i < 50; i++ {
@@ -449,6 +473,17 @@ func TestScenarios(t *testing.T) {
 				break
 			}
 			p.click("#btn-step")
+			last := eval[string](p, `[...document.querySelectorAll("#player-steps li.done")].pop()?.textContent || ""`)
+			if id == "weekly" && strings.HasPrefix(last, "Try again: restricted") {
+				if !strings.Contains(last, "sender_restricted") {
+					t.Errorf("weekly scenario: %q", last)
+				}
+				// Restricted for a week from now: the meter panel counts down.
+				if left := p.text("#restriction-left"); left != "7d 0h 0m left" {
+					t.Errorf("restriction countdown right after the restriction: %q", left)
+				}
+				countdowns++
+			}
 		}
 		steps := p.text("#player-steps")
 		if strings.Contains(steps, "error:") || strings.Contains(steps, "failed") {
@@ -460,6 +495,9 @@ func TestScenarios(t *testing.T) {
 		if id == "weekly" {
 			p.screenshot("scenario-weekly")
 		}
+	}
+	if countdowns == 0 {
+		t.Error("the weekly scenario never showed the restriction countdown")
 	}
 }
 
