@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/connrules
 
-.PHONY: all build test lint check demo web e2e bench clean
+.PHONY: all build test lint check demo web e2e wasm bench clean
 
 all: build
 
@@ -25,6 +25,8 @@ lint: build
 check: lint
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./rules
 	GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null ./rules
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/wasip1
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
 ## demo: build the browser demo (web/) and serve it on localhost; open the URL it prints.
@@ -47,9 +49,19 @@ web:
 e2e: web
 	cd web/e2e && $(GO) test -count=1 ./...
 
-## bench: engine benchmarks.
-bench:
+## wasm: both WebAssembly modules, reproducibly: host/connrules.wasm (wasip1,
+## embedded by host/ and committed; run this after changing rules/ or
+## internal/guest, or TestEmbeddedModuleIsFresh fails) and bin/connrules-js.wasm.
+## make test runs the three-runtime corpus (go test ./host: native, wazero, Node).
+wasm:
+	$(GO) run ./wasm/build
+
+## bench: engine benchmarks; then native, wazero and Node side by side.
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./rules
+	$(GO) test -run '^$$' -bench . -benchmem ./host
+	$(GO) run ./wasm/build js
+	$(BIN) bench
 
 clean:
 	rm -rf bin

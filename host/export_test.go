@@ -28,16 +28,3 @@ func (e *Engine) Fault(ctx context.Context, kind uint32) error {
 	})
 }
 
-// MemoryBytes is the linear memory of each idle instance.
-func (e *Engine) MemoryBytes() []uint32 {
-	var out []uint32
-	for {
-		select {
-		case in := <-e.idle:
-			defer func() { e.idle <- in }()
-			out = append(out, in.mem.Size())
-		default:
-			return out
-		}
-	}
-}

@@ -564,6 +564,27 @@ func (e *Engine) discard(ctx context.Context, in *instance) {
 // Instances is the number of live instances, for tests and metrics.
 func (e *Engine) Instances() int { return len(e.slots) }
 
+// InstanceMemory is the linear memory, in bytes, of each instance that is
+// idle at the moment of the call, for metrics.
+func (e *Engine) InstanceMemory() []uint32 {
+	var taken []*instance
+	var out []uint32
+	for {
+		select {
+		case in := <-e.idle:
+			taken = append(taken, in)
+			out = append(out, in.mem.Size())
+			continue
+		default:
+		}
+		break
+	}
+	for _, in := range taken {
+		e.idle <- in
+	}
+	return out
+}
+
 // splitArray walks a JSON array of objects written by the module.
 func splitArray(b []byte, fn func(elem []byte) error) error {
 	i := 0

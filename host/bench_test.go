@@ -1,0 +1,309 @@
+package host
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/connrules/connrules/internal/guest"
+	"github.com/connrules/connrules/internal/wasmbuild"
+	"github.com/connrules/connrules/rules"
+)
+
+// Benchmarks: native and wazero side by side, on the default policy and
+// the request that walks every invite rule (an allow: the slowest path).
+//
+//	go test ./host -run '^$' -bench . -benchmem
+//
+// Each wazero figure has a native twin in the same run, so the ratio is
+// read off one output. `connrules bench` prints the ratios, with Node.
+
+func benchPolicy(b *testing.B) []byte {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return src
+}
+
+// benchRequest passes every invite rule.
+func benchRequest() *rules.Request {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.FixedZone("PST", -8*3600))
+	return &rules.Request{
+		Stage: rules.StageInvite, Now: now, Note: "Hi Bob, we met at the Go meetup.",
+		Sender: &rules.Member{ID: "alice", Kind: "person", Tier: "free", Status: "active", Connections: 120,
+			Company: "Acme", School: "State U", Sent: rules.Counts{Hour: 1, Day: 4, Week: 20, Month: 60}, AcceptanceRate: 0.6},
+		Recipient: &rules.Member{ID: "bob", Kind: "person", Tier: "free", Status: "active", Connections: 80,
+			Company: "Globex", School: "Tech"},
+		Pair: rules.Pair{Degree: 2, Mutual: 3},
+	}
+}
+
+func benchEngine(b *testing.B, opts ...Option) *Engine {
+	ctx := context.Background()
+	e, err := New(ctx, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = e.Close(ctx) })
+	if err := e.Load(ctx, "policies.yaml", benchPolicy(b)); err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkDecide: one decision, request in and decision out.
+func BenchmarkDecide(b *testing.B) {
+	ctx := context.Background()
+	req := benchRequest()
+	b.Run("native", func(b *testing.B) {
+		p, err := rules.Load("policies.yaml", benchPolicy(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Decide(req)
+		}
+	})
+	b.Run("native-json", func(b *testing.B) {
+		// What the guest runs, natively: JSON in, JSON out.
+		var g guest.Engine
+		g.Load("policies.yaml", benchPolicy(b))
+		raw, _ := req.AppendJSON(nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			g.Decide(raw, false)
+		}
+	})
+	b.Run("wazero", func(b *testing.B) {
+		e := benchEngine(b, WithPoolSize(1))
+		if d, err := e.Decide(ctx, req); err != nil || d.Outcome != "allow" {
+			b.Fatalf("%+v %v", d, err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.Decide(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("wazero-json", func(b *testing.B) {
+		e := benchEngine(b, WithPoolSize(1))
+		raw, _ := req.AppendJSON(nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.DecideJSON(ctx, raw, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("wazero-explain", func(b *testing.B) {
+		e := benchEngine(b, WithPoolSize(1))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.Explain(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDecideBatch64 decides 64 requests per call; ns/decision is the
+// figure to read.
+func BenchmarkDecideBatch64(b *testing.B) {
+	ctx := context.Background()
+	reqs := make([]*rules.Request, 64)
+	for i := range reqs {
+		reqs[i] = benchRequest()
+	}
+	b.Run("native", func(b *testing.B) {
+		p, err := rules.Load("policies.yaml", benchPolicy(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, r := range reqs {
+				p.Decide(r)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(reqs)), "ns/decision")
+	})
+	b.Run("wazero", func(b *testing.B) {
+		e := benchEngine(b, WithPoolSize(1))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.DecideBatch(ctx, reqs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(reqs)), "ns/decision")
+	})
+}
+
+// BenchmarkConcurrent decides from GOMAXPROCS goroutines through a pool
+// of GOMAXPROCS instances; decisions/s is the figure to read.
+func BenchmarkConcurrent(b *testing.B) {
+	ctx := context.Background()
+	b.Run("native", func(b *testing.B) {
+		p, err := rules.Load("policies.yaml", benchPolicy(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			req := benchRequest()
+			for pb.Next() {
+				p.Decide(req)
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	})
+	b.Run("wazero", func(b *testing.B) {
+		e := benchEngine(b)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			req := benchRequest()
+			for pb.Next() {
+				if _, err := e.Decide(ctx, req); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	})
+	b.Run("wazero-batch64", func(b *testing.B) {
+		e := benchEngine(b)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			reqs := make([]*rules.Request, 64)
+			for i := range reqs {
+				reqs[i] = benchRequest()
+			}
+			for pb.Next() {
+				if _, err := e.DecideBatch(ctx, reqs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "decisions/s")
+	})
+}
+
+// BenchmarkColdStart is a new process's first decision: compile the
+// module, instantiate it, load the policy, decide. "cached" reads the
+// compiled code from a compilation cache that a first run filled.
+func BenchmarkColdStart(b *testing.B) {
+	ctx := context.Background()
+	src := benchPolicy(b)
+	req := benchRequest()
+	run := func(b *testing.B, c config) {
+		sh, err := compile(ctx, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := newEngine(c, sh)
+		if err := e.Load(ctx, "policies.yaml", src); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Decide(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		_ = e.Close(ctx)
+		_ = sh.rt.Close(ctx)
+	}
+	base := config{pool: 1, memPages: DefaultMemoryLimitPages}
+	b.Run("no-cache", func(b *testing.B) {
+		for b.Loop() {
+			run(b, base)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		c := base
+		c.cacheDir = b.TempDir()
+		run(b, c) // fill the cache
+		for b.Loop() {
+			run(b, c)
+		}
+	})
+	b.Run("instantiate+load", func(b *testing.B) {
+		// What a new pooled instance costs once the module is compiled.
+		sh, err := getShared(ctx, base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			e := newEngine(base, sh)
+			if err := e.Load(ctx, "policies.yaml", src); err != nil {
+				b.Fatal(err)
+			}
+			_ = e.Close(ctx)
+		}
+	})
+	b.Run("load-only", func(b *testing.B) {
+		e := benchEngine(b, WithPoolSize(1))
+		for b.Loop() {
+			if err := e.Load(ctx, "policies.yaml", src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkInstanceMemory reports the linear memory of one pooled
+// instance after loading the default policy and deciding a thousand
+// times (MiB/instance), and the Go heap the host spends per instance.
+func BenchmarkInstanceMemory(b *testing.B) {
+	ctx := context.Background()
+	req := benchRequest()
+	var size uint32
+	for b.Loop() {
+		e := benchEngine(b, WithPoolSize(1))
+		for range 1000 {
+			if _, err := e.Decide(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		size = e.InstanceMemory()[0]
+	}
+	b.ReportMetric(float64(size)/(1<<20), "MiB/instance")
+}
+
+// TestModuleSizes logs raw, gzip and brotli sizes of both builds (the js
+// one is built here). Run with -v; `connrules bench` prints them too.
+func TestModuleSizes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the js module")
+	}
+	js := filepath.Join(t.TempDir(), "connrules-js.wasm")
+	if err := wasmbuild.Build(context.Background(), "..", wasmbuild.JS, js); err != nil {
+		t.Fatal(err)
+	}
+	jsBytes, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		name string
+		b    []byte
+	}{{"wasip1 (host/connrules.wasm)", Module}, {"js", jsBytes}} {
+		var gz, br bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		zw.Write(m.b)
+		zw.Close()
+		bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+		bw.Write(m.b)
+		bw.Close()
+		t.Logf("%-28s raw %8d  gzip -9 %8d  brotli -11 %8d", m.name, len(m.b), gz.Len(), br.Len())
+	}
+	_ = runtime.Version
+}
