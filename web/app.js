@@ -290,7 +290,9 @@ function lint({ initial = false }) {
   updateGutter();
   state.last = null;
   if (initial) return;
-  render();
+  const tr = performance.now();
+  render({ policyOnly: true });
+  state.perf.render_ms = performance.now() - tr;
   if (state.lastKey) {
     const ms = performance.now() - state.lastKey;
     $("#timing").textContent = `keystroke → decision: ${ms.toFixed(0)} ms (compile ${(res.compile_us / 1000).toFixed(0)} ms)`;
@@ -341,6 +343,9 @@ function act(cmd, { quiet = false } = {}) {
   } catch (e) {
     if (!quiet) toast(e.message.replace(/^connrulesSim: /, ""));
     return null;
+  } finally {
+    // Counts commands, so tests and tools can tell when one has been applied.
+    document.body.dataset.commands = String(Number(document.body.dataset.commands || 0) + 1);
   }
 }
 
@@ -416,13 +421,22 @@ function fillPickers(members) {
 
 // ---------- rendering ----------
 
-function render() {
+// render redraws the page from the simulation. After a policy edit only
+// what a policy can change is redrawn: the decision and the meters (the
+// limits come from the policy).
+function render({ policyOnly = false } = {}) {
   const sim = state.sim;
   let v;
   try {
     v = sim.view(state.sender, state.recipient);
   } catch (e) { toast(e.message); return; }
   state.view = v;
+  if (policyOnly) {
+    renderDecision();
+    renderMeters(v);
+    $("#btn-next-reset").disabled = !v.next_reset;
+    return;
+  }
   if ($("#sender").options.length !== v.members.length) fillPickers(v.members);
   $("#clock-now").textContent = fmtTime(v.now);
   $("#clock-now").setAttribute("datetime", v.now);
@@ -550,7 +564,7 @@ function renderDecision() {
     (d.trace || []).length === 0 ? el("p", { class: "muted small" }, "No trace.") : null,
   )));
   void inv;
-  state.perf.render_ms = performance.now() - t0;
+  state.perf.decision_render_ms = performance.now() - t0;
 }
 
 function stageOf(d, i, last) {

@@ -85,6 +85,8 @@ type Sim struct {
 	blocks map[[2]string]bool
 	// traces holds the explained decisions of the last command, in order.
 	traces []rules.Decision
+	// invitations lists the ids of every invitation stored, oldest first.
+	invitations []string
 }
 
 // New starts a session from a seed (JSON) under a policy (YAML).
@@ -113,6 +115,7 @@ func (s *Sim) reset() error {
 	s.journal = nil
 	s.journaled = s.polSrc
 	s.traces = nil
+	s.invitations = nil
 	if err := s.rebuild(); err != nil {
 		return err
 	}
@@ -323,6 +326,9 @@ func (s *Sim) Do(c Command) (Result, error) {
 		r, err = s.net.Invite(ctx, lifecycle.InviteInput{From: c.From, To: c.To, Note: c.Note})
 		pub = &r.Public
 		out = r
+		if r.Invitation.ID != "" {
+			s.invitations = append(s.invitations, r.Invitation.ID)
+		}
 	case "accept":
 		out, err = s.net.Accept(ctx, c.ID)
 	case "ignore":

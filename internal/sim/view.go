@@ -18,7 +18,8 @@ type View struct {
 	Policy   string       `json:"policy"`
 	File     string       `json:"file"`
 	Members  []MemberView `json:"members"`
-	// Invitations lists every invitation ever sent, newest first.
+	// Invitations lists every pending invitation and the last maxClosed
+	// closed ones, newest first.
 	Invitations []lifecycle.Invitation `json:"invitations"`
 	// Blocks are [blocker, blocked] pairs.
 	Blocks  [][2]string `json:"blocks"`
@@ -29,6 +30,9 @@ type View struct {
 	// sender's windows resets or its restriction ends.
 	NextReset time.Time `json:"next_reset,omitzero"`
 }
+
+// maxClosed bounds the closed invitations a View carries.
+const maxClosed = 100
 
 // MemberView is a member with its meter and connections.
 type MemberView struct {
@@ -86,19 +90,21 @@ func (s *Sim) View(from, to string) (View, error) {
 			v.NextReset = nextReset(mt, now)
 		}
 	}
-	seen := map[string]bool{}
-	for _, e := range s.store.Events() {
-		if e.Invitation == "" || seen[e.Invitation] {
-			continue
-		}
-		seen[e.Invitation] = true
-		inv, err := s.store.Invitation(ctx, e.Invitation)
+	// Every pending invitation, and the most recent closed ones.
+	closed := 0
+	for i := len(s.invitations) - 1; i >= 0; i-- {
+		inv, err := s.store.Invitation(ctx, s.invitations[i])
 		if err != nil {
-			continue
+			return v, err
+		}
+		if inv.Status != lifecycle.StatusPending {
+			if closed >= maxClosed {
+				continue
+			}
+			closed++
 		}
 		v.Invitations = append(v.Invitations, inv)
 	}
-	slices.Reverse(v.Invitations)
 	if v.Invitations == nil {
 		v.Invitations = []lifecycle.Invitation{}
 	}

@@ -179,6 +179,28 @@ func (p *page) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
+// waitText waits until the element's text contains want and returns it.
+func (p *page) waitText(sel, want string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	js := fmt.Sprintf(`new Promise((resolve) => {
+		const t0 = Date.now();
+		const poll = () => {
+			const e = document.querySelector(%q);
+			const s = e ? e.innerText : "";
+			if (s.includes(%q) || Date.now() - t0 > 10000) return resolve(s);
+			setTimeout(poll, 20);
+		};
+		poll();
+	})`, sel, want)
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
 func (p *page) click(sel string) {
 	p.t.Helper()
 	p.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
@@ -199,10 +221,19 @@ func (p *page) pick(sender, recipient string) {
 	p.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#members tr.sel-s[data-id=%q]`, sender))))
 }
 
+// command clicks a control that applies a command and waits until the
+// page has applied it and drawn the result.
+func (p *page) command(sel string) {
+	p.t.Helper()
+	n := eval[int](p, `Number(document.body.dataset.commands || 0)`)
+	p.click(sel)
+	p.do(chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`body[data-commands="%d"]`, n+1))))
+}
+
 // connect clicks Connect and returns what the sender sees.
 func (p *page) connect() string {
 	p.t.Helper()
-	p.click("#btn-connect")
+	p.command("#btn-connect")
 	return p.text("#public-message")
 }
 
@@ -233,10 +264,19 @@ func (p *page) waitLint() {
 
 func (p *page) screenshot(name string) {
 	p.t.Helper()
-	eval[bool](p, `window.scrollTo(0, 0), true`)
-	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
-	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
+	// The sticky header belongs at the top of a full-page capture.
+	eval[bool](p, `(window.scrollY && window.scrollTo(0, 0), true)`)
+	var buf []byte
+	var err error
+	for try := 0; try < 3; try++ {
+		ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+		buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
+		cancel()
+		if err == nil {
+			break
+		}
+		p.t.Logf("screenshot %s, try %d: %v", name, try+1, err)
+	}
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -291,7 +331,8 @@ func TestDailyLimitFromTheEditor(t *testing.T) {
 	if got := p.text("#policy-state"); !strings.Contains(got, "in force") || strings.Contains(got, "error") {
 		t.Fatalf("after the edit: %q", got)
 	}
-	t.Logf("keystroke to decision: %s", p.text("#timing"))
+	perf := eval[map[string]float64](p, `globalThis.__connrulesPerf`)
+	t.Logf("%s; compile %.1f ms, render %.1f ms (keystroke_ms %.1f)", p.text("#timing"), perf["compile_ms"], perf["render_ms"], perf["keystroke_ms"])
 
 	p.pick("alice", "bob")
 	if got := p.connect(); got != "Invitation sent." {
@@ -316,7 +357,7 @@ func TestDailyLimitFromTheEditor(t *testing.T) {
 
 	// Past the reset, sending works again.
 	before := p.text("#clock-now")
-	p.click("#btn-next-reset")
+	p.command("#btn-next-reset")
 	if after := p.text("#clock-now"); after == before {
 		t.Fatalf("the clock did not move: %q", after)
 	}
@@ -371,7 +412,7 @@ func TestYAMLErrorKeepsLastGoodPolicy(t *testing.T) {
 func TestBlockedSenderSeesGenericMessage(t *testing.T) {
 	p := open(t)
 	p.pick("alice", "bob")
-	p.click("#btn-block") // the recipient, bob, blocks the sender, alice
+	p.command("#btn-block") // the recipient, bob, blocks the sender, alice
 	if p.text("#pair-blocked") != "Blocked" {
 		t.Fatalf("pair facts after the block: %q", p.text("#pair-info"))
 	}
@@ -409,7 +450,7 @@ func TestAcceptConnectsAndUpdatesMeters(t *testing.T) {
 	if used, _ := p.meter("day"); used != 1 {
 		t.Errorf("day meter after sending: %d", used)
 	}
-	p.click(`#inbox li[data-from="alice"] button.accept`)
+	p.command(`#inbox li[data-from="alice"] button.accept`)
 	if got := p.text("#public-message"); got != "You're now connected." {
 		t.Errorf("after accepting: %q", got)
 	}
@@ -551,7 +592,7 @@ func TestEditMemberSettings(t *testing.T) {
 	p.do(chromedp.WaitVisible(chromedp.CSS("#member-dialog[open]")))
 	eval[bool](p, `(() => { const f = document.querySelector("#member-form"); f.invitations.value = "email_or_contacts"; return true; })()`)
 	p.click("#btn-member-save")
-	if got := p.text("#recipient-card"); !strings.Contains(got, "email_or_contacts") {
+	if got := p.waitText("#recipient-card", "email_or_contacts"); !strings.Contains(got, "email_or_contacts") {
 		t.Errorf("bob's card after the edit: %q", got)
 	}
 	// The preview already shows the private refusal; sending confirms it.
