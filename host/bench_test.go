@@ -307,3 +307,21 @@ func TestModuleSizes(t *testing.T) {
 	}
 	_ = runtime.Version
 }
+
+// BenchmarkCrossing is a call into the module that does nothing (free of
+// an unknown pointer): the cost of crossing, without guest work.
+func BenchmarkCrossing(b *testing.B) {
+	ctx := context.Background()
+	e := benchEngine(b, WithPoolSize(1))
+	err := e.call(ctx, "version", func(in *instance) error {
+		for b.Loop() {
+			if err := in.free(ctx, 12345); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}

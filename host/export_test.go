@@ -27,4 +27,3 @@ func (e *Engine) Fault(ctx context.Context, kind uint32) error {
 		return nil
 	})
 }
-

@@ -151,16 +151,13 @@ func (in *instance) result(res uint64) ([]byte, bool, error) {
 	return out, !isErr, nil
 }
 
-// call runs decide or decide_batch on input. A refused call returns the
-// answer and a *GuestError.
-func (in *instance) call(ctx context.Context, f api.Function, input []byte, explain bool) ([]byte, error) {
+// call runs decide or decide_batch on input with the ABI's flags. A
+// refused call returns the answer and a *GuestError.
+func (in *instance) call(ctx context.Context, f api.Function, input []byte, flags uint32) ([]byte, error) {
 	if err := in.write(ctx, input); err != nil {
 		return nil, err
 	}
-	in.stack[0], in.stack[1], in.stack[2] = uint64(in.buf), uint64(len(input)), 0
-	if explain {
-		in.stack[2] = 1
-	}
+	in.stack[0], in.stack[1], in.stack[2] = uint64(in.buf), uint64(len(input)), uint64(flags)
 	if err := f.CallWithStack(ctx, in.stack[:3]); err != nil {
 		return nil, in.failed(err)
 	}

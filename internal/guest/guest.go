@@ -10,6 +10,7 @@
 package guest
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,23 +86,42 @@ func (e *Engine) Load(filename string, src []byte) (out []byte, ok bool) {
 // failure of the call: they are an invalid_request decision, failed closed.
 // The answer is valid until the next call.
 func (e *Engine) Decide(req []byte, explain bool) (out []byte, ok bool) {
+	var flags uint32
+	if explain {
+		flags = FlagExplain
+	}
+	return e.DecideFlags(req, flags)
+}
+
+// DecideFlags is Decide with the ABI's flags: FlagExplain, and FlagWire
+// for a request in the wire format (see wire.go) rather than JSON.
+func (e *Engine) DecideFlags(req []byte, flags uint32) (out []byte, ok bool) {
 	defer Recover(e, &out, &ok)
 	if e.p == nil {
 		return e.fail(CodeNoPolicy, "no policy loaded: call load first"), false
 	}
-	e.out = e.decide(e.out[:0], req, explain)
+	b, err := e.decide(e.out[:0], req, flags)
+	if err != nil {
+		return e.fail(CodeBadInput, "decide: "+err.Error()), false
+	}
+	e.out = b
 	return e.out, true
 }
 
-func (e *Engine) decide(b, raw []byte, explain bool) []byte {
+func (e *Engine) decide(b, raw []byte, flags uint32) ([]byte, error) {
 	e.req = rules.Request{}
-	if err := rules.UnmarshalRequest(raw, &e.req); err != nil {
-		return InvalidRequest(e.p, e.req.Stage, err).AppendJSON(b)
+	if flags&FlagWire != 0 {
+		// The host wrote it: a malformed wire request is the host's bug.
+		if err := DecodeWire(raw, &e.req); err != nil {
+			return b, err
+		}
+	} else if err := rules.UnmarshalRequest(raw, &e.req); err != nil {
+		return InvalidRequest(e.p, e.req.Stage, err).AppendJSON(b), nil
 	}
-	if explain {
-		return e.p.Explain(&e.req).AppendJSON(b)
+	if flags&FlagExplain != 0 {
+		return e.p.Explain(&e.req).AppendJSON(b), nil
 	}
-	return e.p.Decide(&e.req).AppendJSON(b)
+	return e.p.Decide(&e.req).AppendJSON(b), nil
 }
 
 // InvalidRequest is the decision for a request that could not be decoded:
@@ -125,25 +145,68 @@ func InvalidRequest(p *rules.Policy, stage string, err error) rules.Decision {
 // of decisions in the same order. A malformed element is an
 // invalid_request decision; input that is not an array fails the call.
 func (e *Engine) DecideBatch(reqs []byte, explain bool) (out []byte, ok bool) {
+	var flags uint32
+	if explain {
+		flags = FlagExplain
+	}
+	return e.DecideBatchFlags(reqs, flags)
+}
+
+// DecideBatchFlags is DecideBatch with the ABI's flags. With FlagWire the
+// input is uvarint(n) and n times uvarint(len) and a wire request.
+func (e *Engine) DecideBatchFlags(reqs []byte, flags uint32) (out []byte, ok bool) {
 	defer Recover(e, &out, &ok)
 	if e.p == nil {
 		return e.fail(CodeNoPolicy, "no policy loaded: call load first"), false
 	}
 	b := append(e.out[:0], '[')
 	n := 0
-	err := SplitArray(reqs, func(elem []byte) {
+	var derr error
+	each := func(elem []byte) {
+		if derr != nil {
+			return
+		}
 		if n > 0 {
 			b = append(b, ',')
 		}
 		n++
-		b = e.decide(b, elem, explain)
-	})
+		b, derr = e.decide(b, elem, flags)
+	}
+	var err error
+	if flags&FlagWire != 0 {
+		err = splitWire(reqs, each)
+	} else {
+		err = SplitArray(reqs, each)
+	}
+	if err == nil {
+		err = derr
+	}
 	if err != nil {
 		e.out = b
 		return e.fail(CodeBadBatch, "decide_batch: "+err.Error()), false
 	}
 	e.out = append(b, ']')
 	return e.out, true
+}
+
+func splitWire(b []byte, fn func([]byte)) error {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errWire
+	}
+	b = b[k:]
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return errWire
+		}
+		fn(b[k : k+int(l)])
+		b = b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return errWire
+	}
+	return nil
 }
 
 // Test runs the policy's own tests and answers their results.

@@ -86,7 +86,8 @@ func load(namePtr, nameLen, srcPtr, srcLen uint32) (res uint64) {
 	return
 }
 
-// decide decides one JSON request. flags bit 0 asks for an explain trace.
+// decide decides one request. flags bit 0 asks for an explain trace; bit
+// 1 says the request is in the wire format (internal/guest/wire.go), not JSON.
 //
 //go:wasmexport decide
 func decide(ptr, n, flags uint32) (res uint64) {
@@ -99,12 +100,12 @@ func decide(ptr, n, flags uint32) (res uint64) {
 		out = eng.Fail(guest.CodeBadInput, "decide: a buffer that alloc did not return, or a length past its end")
 		return
 	}
-	out, ok = eng.Decide(in, flags&1 != 0)
+	out, ok = eng.DecideFlags(in, flags)
 	return
 }
 
 // decide_batch decides a JSON array of requests into a JSON array of
-// decisions. flags bit 0 asks for explain traces.
+// decisions. flags as for decide.
 //
 //go:wasmexport decide_batch
 func decideBatch(ptr, n, flags uint32) (res uint64) {
@@ -117,7 +118,7 @@ func decideBatch(ptr, n, flags uint32) (res uint64) {
 		out = eng.Fail(guest.CodeBadInput, "decide_batch: a buffer that alloc did not return, or a length past its end")
 		return
 	}
-	out, ok = eng.DecideBatch(in, flags&1 != 0)
+	out, ok = eng.DecideBatchFlags(in, flags)
 	return
 }
 

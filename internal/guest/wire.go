@@ -1,0 +1,347 @@
+package guest
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"time"
+	"unicode/utf8"
+
+	"github.com/connrules/connrules/rules"
+)
+
+// The wire format is a compact, positional encoding of rules.Request
+// that host/ uses instead of JSON (decide flag FlagWire): decoding it
+// inside the module costs a fraction of decoding JSON. It carries exactly
+// what a JSON round trip carries, so a request decides the same either
+// way; the corpus checks it.
+//
+//	request  = version(1) string(stage) time(now) string(note) member(sender) member(recipient) pair
+//	member   = 0 | 1 string(id) string(kind) string(tier) string(status) time(restricted_until)
+//	           int(connections) string(company) string(school) counts(sent) counts(received)
+//	           int(over_limit) float(acceptance_rate) settings
+//	settings = string(invitations) list(companies) list(schools) bool(require_confirmation)
+//	           list(auto_accept.companies) list(auto_accept.schools)
+//	pair     = bool(connected) int(degree) int(mutual) bool(knows_email) bool(in_contacts)
+//	           bool(blocked) int(pending) int(ignored) time(last_ignored_at) bool(rejected) time(withdrawn_at)
+//	counts   = int(hour) int(day) int(week) int(month)
+//	time     = 0 int(unix seconds) uvarint(nanoseconds)    offset zero, as "Z" in JSON
+//	         | 1 int(unix seconds) uvarint(nanoseconds) int(offset seconds)
+//	list     = uvarint(0) for null | uvarint(n+1) string*n
+//	string   = uvarint(len) bytes;  int = zigzag varint;  float = 8 bytes IEEE 754, little-endian
+//
+// A batch (decide_batch with FlagWire) is uvarint(n) then n times
+// uvarint(len) request.
+
+// Decide flags.
+const (
+	FlagExplain = 1 << 0
+	FlagWire    = 1 << 1
+)
+
+const wireVersion = 1
+
+var errWire = errors.New("malformed wire request")
+
+// AppendWire appends req in the wire format. It fails where JSON would
+// not carry the request unchanged: a time outside RFC 3339, a NaN or
+// infinite acceptance rate, or text that is not UTF-8 (JSON would replace
+// the bad bytes); the caller then sends JSON.
+func AppendWire(b []byte, r *rules.Request) ([]byte, error) {
+	w := wireEnc{b: append(b, wireVersion)}
+	w.str(r.Stage)
+	w.time(r.Now)
+	w.str(r.Note)
+	w.member(r.Sender)
+	w.member(r.Recipient)
+	p := &r.Pair
+	w.bool(p.Connected)
+	w.int(p.Degree)
+	w.int(p.Mutual)
+	w.bool(p.KnowsEmail)
+	w.bool(p.InContacts)
+	w.bool(p.Blocked)
+	w.int(p.Pending)
+	w.int(p.Ignored)
+	w.time(p.LastIgnoredAt)
+	w.bool(p.Rejected)
+	w.time(p.WithdrawnAt)
+	if w.err != nil {
+		return b, w.err
+	}
+	return w.b, nil
+}
+
+type wireEnc struct {
+	b   []byte
+	err error
+}
+
+func (w *wireEnc) str(s string) {
+	if !utf8.ValidString(s) {
+		w.err = errors.New("text is not valid UTF-8")
+	}
+	w.b = binary.AppendUvarint(w.b, uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+
+func (w *wireEnc) int(v int) { w.b = binary.AppendVarint(w.b, int64(v)) }
+
+func (w *wireEnc) bool(v bool) {
+	if v {
+		w.b = append(w.b, 1)
+	} else {
+		w.b = append(w.b, 0)
+	}
+}
+
+func (w *wireEnc) time(t time.Time) {
+	var scratch [64]byte
+	if _, err := t.AppendText(scratch[:0]); err != nil && !t.IsZero() {
+		w.err = err
+	}
+	_, off := t.Zone()
+	if off%60 != 0 {
+		// RFC 3339 drops the seconds of an offset (local mean time
+		// before 1883, say), and with them JSON moves the instant.
+		w.err = errors.New("a zone offset with seconds")
+	}
+	if off == 0 {
+		w.b = append(w.b, 0)
+	} else {
+		w.b = append(w.b, 1)
+	}
+	w.b = binary.AppendVarint(w.b, t.Unix())
+	w.b = binary.AppendUvarint(w.b, uint64(t.Nanosecond()))
+	if off != 0 {
+		w.b = binary.AppendVarint(w.b, int64(off))
+	}
+}
+
+func (w *wireEnc) list(s []string) {
+	if s == nil {
+		w.b = append(w.b, 0)
+		return
+	}
+	w.b = binary.AppendUvarint(w.b, uint64(len(s))+1)
+	for _, x := range s {
+		w.str(x)
+	}
+}
+
+func (w *wireEnc) counts(c rules.Counts) {
+	w.int(c.Hour)
+	w.int(c.Day)
+	w.int(c.Week)
+	w.int(c.Month)
+}
+
+func (w *wireEnc) member(m *rules.Member) {
+	if m == nil {
+		w.b = append(w.b, 0)
+		return
+	}
+	w.b = append(w.b, 1)
+	w.str(m.ID)
+	w.str(m.Kind)
+	w.str(m.Tier)
+	w.str(m.Status)
+	w.time(m.RestrictedUntil)
+	w.int(m.Connections)
+	w.str(m.Company)
+	w.str(m.School)
+	w.counts(m.Sent)
+	w.counts(m.Received)
+	w.int(m.OverLimit)
+	if math.IsNaN(m.AcceptanceRate) || math.IsInf(m.AcceptanceRate, 0) {
+		w.err = errors.New("acceptance_rate is not a number")
+	}
+	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(m.AcceptanceRate))
+	s := &m.Settings
+	w.str(s.Invitations)
+	w.list(s.Companies)
+	w.list(s.Schools)
+	w.bool(s.RequireConfirmation)
+	w.list(s.AutoAccept.Companies)
+	w.list(s.AutoAccept.Schools)
+}
+
+// DecodeWire decodes a wire request into r, which should be zero. Times
+// come back in the zone a JSON round trip would give them.
+func DecodeWire(b []byte, r *rules.Request) error {
+	d := wireDec{b: b}
+	if d.byte() != wireVersion {
+		return errors.New("wire request: unknown version")
+	}
+	r.Stage = d.str()
+	r.Now = d.time()
+	r.Note = d.str()
+	r.Sender = d.member()
+	r.Recipient = d.member()
+	p := &r.Pair
+	p.Connected = d.bool()
+	p.Degree = d.int()
+	p.Mutual = d.int()
+	p.KnowsEmail = d.bool()
+	p.InContacts = d.bool()
+	p.Blocked = d.bool()
+	p.Pending = d.int()
+	p.Ignored = d.int()
+	p.LastIgnoredAt = d.time()
+	p.Rejected = d.bool()
+	p.WithdrawnAt = d.time()
+	if d.bad || d.i != len(d.b) {
+		return errWire
+	}
+	return nil
+}
+
+type wireDec struct {
+	b   []byte
+	i   int
+	bad bool
+}
+
+func (d *wireDec) byte() byte {
+	if d.i >= len(d.b) {
+		d.bad = true
+		return 0
+	}
+	c := d.b[d.i]
+	d.i++
+	return c
+}
+
+func (d *wireDec) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b[min(d.i, len(d.b)):])
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+func (d *wireDec) int() int {
+	v, n := binary.Varint(d.b[min(d.i, len(d.b)):])
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.i += n
+	return int(v)
+}
+
+func (d *wireDec) bool() bool { return d.byte() == 1 }
+
+func (d *wireDec) str() string {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.b)-d.i) {
+		d.bad = true
+		return ""
+	}
+	s := d.b[d.i : d.i+int(n)]
+	d.i += int(n)
+	return internWire(s)
+}
+
+// internWire returns the enumerated values as constants, without allocating.
+func internWire(b []byte) string {
+	switch string(b) {
+	case "":
+		return ""
+	case rules.StageInvite:
+		return rules.StageInvite
+	case rules.StageDeliver:
+		return rules.StageDeliver
+	case rules.StageAccept:
+		return rules.StageAccept
+	case "person":
+		return "person"
+	case "free":
+		return "free"
+	case "premium":
+		return "premium"
+	case "active":
+		return "active"
+	case "everyone":
+		return "everyone"
+	}
+	return string(b)
+}
+
+func (d *wireDec) time() time.Time {
+	kind := d.byte()
+	sec := int64(d.int())
+	nsec := int64(d.uvarint())
+	switch kind {
+	case 0:
+		if sec == -62135596800 && nsec == 0 {
+			return time.Time{}
+		}
+		return time.Unix(sec, nsec).UTC()
+	case 1:
+		off := d.int()
+		t := time.Unix(sec, nsec)
+		// As time.Parse does for RFC 3339: the local zone when its
+		// offset matches, else a fixed zone.
+		if _, lo := t.In(time.Local).Zone(); lo == off {
+			return t.In(time.Local)
+		}
+		return t.In(time.FixedZone("", off))
+	}
+	d.bad = true
+	return time.Time{}
+}
+
+func (d *wireDec) list() []string {
+	n := d.uvarint()
+	if n == 0 || d.bad {
+		return nil
+	}
+	if n-1 > uint64(len(d.b)-d.i) {
+		d.bad = true
+		return nil
+	}
+	s := make([]string, 0, n-1)
+	for range n - 1 {
+		s = append(s, d.str())
+	}
+	return s
+}
+
+func (d *wireDec) counts() rules.Counts {
+	return rules.Counts{Hour: d.int(), Day: d.int(), Week: d.int(), Month: d.int()}
+}
+
+func (d *wireDec) member() *rules.Member {
+	if d.byte() == 0 {
+		return nil
+	}
+	m := &rules.Member{}
+	m.ID = d.str()
+	m.Kind = d.str()
+	m.Tier = d.str()
+	m.Status = d.str()
+	m.RestrictedUntil = d.time()
+	m.Connections = d.int()
+	m.Company = d.str()
+	m.School = d.str()
+	m.Sent = d.counts()
+	m.Received = d.counts()
+	m.OverLimit = d.int()
+	if d.i+8 > len(d.b) {
+		d.bad = true
+		return m
+	}
+	m.AcceptanceRate = math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.i:]))
+	d.i += 8
+	s := &m.Settings
+	s.Invitations = d.str()
+	s.Companies = d.list()
+	s.Schools = d.list()
+	s.RequireConfirmation = d.bool()
+	s.AutoAccept.Companies = d.list()
+	s.AutoAccept.Schools = d.list()
+	return m
+}
