@@ -258,6 +258,15 @@ func (d *dryStore) Reserve(_ context.Context, r lifecycle.Reservation) (lifecycl
 	d.inv = &inv
 	return inv, true, nil
 }
+func (d *dryStore) AcceptInvitation(_ context.Context, a lifecycle.Acceptance) (bool, error) {
+	if d.inv != nil && a.Invitation.ID == previewID {
+		if d.inv.Status != lifecycle.StatusPending {
+			return false, lifecycle.ErrNotPending
+		}
+		*d.inv = a.Invitation
+	}
+	return true, nil
+}
 func (d *dryStore) UpdateInvitation(ctx context.Context, inv lifecycle.Invitation, from string) (bool, error) {
 	if d.inv != nil && inv.ID == previewID {
 		if d.inv.Status != from {

@@ -11,37 +11,61 @@ import (
 	"time"
 )
 
-// MemStore is the in-memory [Store]. One read-write lock guards the
-// records and another the graph; [MemStore.Reserve] holds the first for
-// its whole check-and-increment, which is what makes it atomic.
+// MemStore is the in-memory [Store]. Member ids are interned: each member
+// (and each id a connection names) gets a dense int32 node number once,
+// and everything else (counters, adjacency lists, pair records, pending
+// invitations, blocks) is reached by node number, not by hashing strings.
+//
+// One read-write lock guards the state: reads, [MemStore.Snapshot]
+// included, share it, and every conditional write ([MemStore.Reserve],
+// [MemStore.AcceptInvitation], [MemStore.CountOverLimit],
+// [MemStore.UpdateInvitation]) holds it exclusively for its whole check
+// and write, which is what makes each one atomic. The event log has a lock
+// of its own.
 type MemStore struct {
-	mu       sync.RWMutex
-	members  map[string]*memMember
-	byEmail  map[string]string
-	pairs    map[pairKey]*PairRecord
-	invs     map[string]*Invitation
-	pending  map[pairKey][]string // ids of pending invitations, oldest first
-	contacts map[string]map[string]struct{}
-	blocks   map[pairKey]struct{}
-	nextInv  uint64
+	mu      sync.RWMutex
+	ids     map[string]int32
+	nodes   []memNode
+	adj     [][]int32 // adj[i]: sorted node numbers of node i's connections
+	byEmail map[string]int32
+	pairs   map[uint64]memPair
+	invs    []Invitation // invs[k-1] is "inv-k"
+
+	emu      sync.Mutex
 	events   []Event
 	dropLog  bool
 	eventSeq uint64
 
-	gmu sync.RWMutex
-	ids map[string]int32
-	adj [][]int32 // sorted neighbour lists, indexed by interned id
+	bits sync.Pool // *[]uint64 scratch bitsets for the degree search
 }
 
-type pairKey struct{ from, to string }
-
-type memMember struct {
-	m    Member
-	seq  uint64
-	sent counters
-	recv counters
-	over winCount // over-limit attempts, in the week window
+// memNode is one interned id: a member once PutMember stored one, plus its
+// counters, connections and imported contacts.
+type memNode struct {
+	m       Member
+	exists  bool
+	email   string // m.Email, lower case
+	seq     uint64
+	recvSeq uint64
+	sent    counters
+	recv    counters
+	over    winCount // over-limit attempts, in the week window
+	// contacts are imported emails, lower case.
+	contacts map[string]struct{}
 }
+
+// memPair is the state of an ordered pair of nodes.
+type memPair struct {
+	rec     PairRecord
+	blocked bool    // from blocked to
+	pending []int32 // indexes into invs of pending invitations, oldest first
+}
+
+func (p *memPair) empty() bool {
+	return !p.blocked && len(p.pending) == 0 && p.rec == PairRecord{}
+}
+
+func pairOf(from, to int32) uint64 { return uint64(uint32(from))<<32 | uint64(uint32(to)) }
 
 type winCount struct {
 	start int64 // UnixNano of the window start
@@ -101,37 +125,53 @@ func (c *counters) add(w Windows) {
 // NewMemStore returns an empty in-memory store.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		members:  map[string]*memMember{},
-		byEmail:  map[string]string{},
-		pairs:    map[pairKey]*PairRecord{},
-		invs:     map[string]*Invitation{},
-		pending:  map[pairKey][]string{},
-		contacts: map[string]map[string]struct{}{},
-		blocks:   map[pairKey]struct{}{},
-		ids:      map[string]int32{},
+		ids:     map[string]int32{},
+		byEmail: map[string]int32{},
+		pairs:   map[uint64]memPair{},
 	}
 }
 
 // DiscardEvents makes the store number events but not keep them, for
 // long benchmarks. The default keeps every event.
 func (s *MemStore) DiscardEvents() {
-	s.mu.Lock()
+	s.emu.Lock()
 	s.dropLog = true
 	s.events = nil
-	s.mu.Unlock()
+	s.emu.Unlock()
 }
 
 func notFound(what, id string) error { return fmt.Errorf("%s %q: %w", what, id, ErrNotFound) }
+
+// member returns the node of a stored member. s.mu must be held.
+func (s *MemStore) member(id string) (int32, bool) {
+	i, ok := s.ids[id]
+	if !ok || !s.nodes[i].exists {
+		return -1, false
+	}
+	return i, true
+}
+
+// intern returns the node of id, creating it. s.mu must be held for writing.
+func (s *MemStore) intern(id string) int32 {
+	if i, ok := s.ids[id]; ok {
+		return i
+	}
+	i := int32(len(s.nodes))
+	s.ids[id] = i
+	s.nodes = append(s.nodes, memNode{m: Member{ID: id}})
+	s.adj = append(s.adj, nil)
+	return i
+}
 
 // Member implements [Store].
 func (s *MemStore) Member(_ context.Context, id string) (Member, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	mm := s.members[id]
-	if mm == nil {
+	i, ok := s.member(id)
+	if !ok {
 		return Member{}, notFound("member", id)
 	}
-	return cloneMember(mm.m), nil
+	return cloneMember(s.nodes[i].m), nil
 }
 
 func cloneMember(m Member) Member {
@@ -143,33 +183,30 @@ func cloneMember(m Member) Member {
 }
 
 // MemberByEmail implements [Store].
-func (s *MemStore) MemberByEmail(ctx context.Context, email string) (Member, error) {
+func (s *MemStore) MemberByEmail(_ context.Context, email string) (Member, error) {
 	s.mu.RLock()
-	id, ok := s.byEmail[strings.ToLower(email)]
-	s.mu.RUnlock()
+	defer s.mu.RUnlock()
+	i, ok := s.byEmail[strings.ToLower(email)]
 	if !ok {
 		return Member{}, notFound("member with email", email)
 	}
-	return s.Member(ctx, id)
+	return cloneMember(s.nodes[i].m), nil
 }
 
 // PutMember implements [Store].
 func (s *MemStore) PutMember(_ context.Context, m Member) error {
 	m = cloneMember(m)
 	s.mu.Lock()
-	mm := s.members[m.ID]
-	if mm == nil {
-		mm = &memMember{}
-		s.members[m.ID] = mm
-	} else if mm.m.Email != "" {
-		delete(s.byEmail, strings.ToLower(mm.m.Email))
+	defer s.mu.Unlock()
+	i := s.intern(m.ID)
+	nd := &s.nodes[i]
+	if nd.exists && nd.email != "" && s.byEmail[nd.email] == i {
+		delete(s.byEmail, nd.email)
 	}
-	mm.m = m
-	if m.Email != "" {
-		s.byEmail[strings.ToLower(m.Email)] = m.ID
+	nd.m, nd.exists, nd.email = m, true, strings.ToLower(m.Email)
+	if nd.email != "" {
+		s.byEmail[nd.email] = i
 	}
-	s.mu.Unlock()
-	s.node(m.ID)
 	return nil
 }
 
@@ -177,48 +214,34 @@ func (s *MemStore) PutMember(_ context.Context, m Member) error {
 func (s *MemStore) Restrict(_ context.Context, id string, until time.Time) (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mm := s.members[id]
-	if mm == nil {
+	i, ok := s.member(id)
+	if !ok {
 		return time.Time{}, notFound("member", id)
 	}
-	if until.After(mm.m.RestrictedUntil) {
-		mm.m.RestrictedUntil = until
+	m := &s.nodes[i].m
+	if until.After(m.RestrictedUntil) {
+		m.RestrictedUntil = until
 	}
-	return mm.m.RestrictedUntil, nil
+	return m.RestrictedUntil, nil
 }
 
 // RecordAnswer implements [Store].
 func (s *MemStore) RecordAnswer(_ context.Context, id string, accepted bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mm := s.members[id]
-	if mm == nil {
+	i, ok := s.member(id)
+	if !ok {
 		return notFound("member", id)
 	}
-	mm.m.Answered++
-	if accepted {
-		mm.m.Accepted++
-	}
+	s.nodes[i].recordAnswer(accepted)
 	return nil
 }
 
-// node interns a member id in the graph.
-func (s *MemStore) node(id string) int32 {
-	s.gmu.RLock()
-	i, ok := s.ids[id]
-	s.gmu.RUnlock()
-	if ok {
-		return i
+func (nd *memNode) recordAnswer(accepted bool) {
+	nd.m.Answered++
+	if accepted {
+		nd.m.Accepted++
 	}
-	s.gmu.Lock()
-	defer s.gmu.Unlock()
-	if i, ok := s.ids[id]; ok {
-		return i
-	}
-	i = int32(len(s.adj))
-	s.ids[id] = i
-	s.adj = append(s.adj, nil)
-	return i
 }
 
 func insertSorted(l []int32, v int32) ([]int32, bool) {
@@ -242,18 +265,21 @@ func (s *MemStore) Connect(_ context.Context, a, b string) error {
 	if a == b {
 		return fmt.Errorf("connect %q to itself", a)
 	}
-	ia, ib := s.node(a), s.node(b)
-	s.gmu.Lock()
-	defer s.gmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connect(s.intern(a), s.intern(b))
+	return nil
+}
+
+func (s *MemStore) connect(ia, ib int32) {
 	s.adj[ia], _ = insertSorted(s.adj[ia], ib)
 	s.adj[ib], _ = insertSorted(s.adj[ib], ia)
-	return nil
 }
 
 // Disconnect implements [Store].
 func (s *MemStore) Disconnect(_ context.Context, a, b string) (bool, error) {
-	s.gmu.Lock()
-	defer s.gmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	ia, oka := s.ids[a]
 	ib, okb := s.ids[b]
 	if !oka || !okb {
@@ -267,8 +293,8 @@ func (s *MemStore) Disconnect(_ context.Context, a, b string) (bool, error) {
 
 // ConnectionCount implements [Store].
 func (s *MemStore) ConnectionCount(_ context.Context, id string) (int, error) {
-	s.gmu.RLock()
-	defer s.gmu.RUnlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	i, ok := s.ids[id]
 	if !ok {
 		return 0, nil
@@ -278,112 +304,145 @@ func (s *MemStore) ConnectionCount(_ context.Context, id string) (int, error) {
 
 // Connections lists a member's connections, sorted by id.
 func (s *MemStore) Connections(id string) []string {
-	s.gmu.RLock()
-	defer s.gmu.RUnlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	i, ok := s.ids[id]
 	if !ok {
 		return nil
 	}
 	names := make([]string, 0, len(s.adj[i]))
-	for name, j := range s.ids {
-		if _, found := slices.BinarySearch(s.adj[i], j); found {
-			names = append(names, name)
-		}
+	for _, j := range s.adj[i] {
+		names = append(names, s.nodes[j].m.ID)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// Relation implements [Store]: a bounded search over sorted adjacency
-// lists. Mutual connections are a merge of the two lists. Degree 3 is
-// looked for only when there is no mutual connection: from the side with
-// fewer connections, each neighbour's list is intersected with the other
-// side's list, until one meets it or the budget runs out.
+// Relation implements [Store].
 func (s *MemStore) Relation(_ context.Context, a, b string, budget int) (int, int, error) {
-	s.gmu.RLock()
-	defer s.gmu.RUnlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	ia, oka := s.ids[a]
 	ib, okb := s.ids[b]
-	if !oka || !okb || a == b {
+	if !oka || !okb {
 		return 0, 0, nil
+	}
+	d, m := s.relation(ia, ib, budget)
+	return d, m, nil
+}
+
+// relation is a bounded search over sorted adjacency lists. Mutual
+// connections are the intersection of the two lists. Degree 3 is looked
+// for only when there is no mutual connection: the larger side's
+// connections are marked in a bitset (one bit per node, 12.5 KB for 100k
+// members, so it stays in the L1 cache), then the connections of each of
+// the smaller side's connections are checked against it, until one is
+// marked or the budget of adjacency entries runs out. s.mu must be held.
+func (s *MemStore) relation(ia, ib int32, budget int) (degree, mutual int) {
+	if ia == ib {
+		return 0, 0
 	}
 	A, B := s.adj[ia], s.adj[ib]
 	mutual, cost := intersectCount(A, B)
 	budget -= cost
 	if _, connected := slices.BinarySearch(A, ib); connected {
-		return 1, mutual, nil
+		return 1, mutual
 	}
 	if mutual > 0 {
-		return 2, mutual, nil
+		return 2, mutual
 	}
 	if len(A) > len(B) {
 		A, B = B, A
 	}
+	if len(A) == 0 || budget <= 0 {
+		return 0, 0
+	}
+	bp := s.bitset()
+	bits := *bp
+	for _, y := range B {
+		bits[y>>6] |= 1 << (uint32(y) & 63)
+	}
+	budget -= len(B)
+	found := false
 	for _, x := range A {
 		if budget <= 0 {
-			return 0, 0, nil
+			break
 		}
-		n, c := intersectAny(s.adj[x], B)
-		budget -= c
-		if n {
-			return 3, 0, nil
+		l := s.adj[x]
+		budget -= len(l)
+		for _, z := range l {
+			if bits[z>>6]&(1<<(uint32(z)&63)) != 0 {
+				found = true
+				break
+			}
+		}
+		if found {
+			break
 		}
 	}
-	return 0, 0, nil
+	for _, y := range B {
+		bits[y>>6] = 0
+	}
+	s.bits.Put(bp)
+	if found {
+		return 3, 0
+	}
+	return 0, 0
+}
+
+// bitset returns a cleared scratch bitset with a bit for every node.
+// s.mu must be held (the node count must not change while it is used).
+func (s *MemStore) bitset() *[]uint64 {
+	words := (len(s.nodes) + 63) / 64
+	if bp, _ := s.bits.Get().(*[]uint64); bp != nil && len(*bp) >= words {
+		return bp
+	}
+	b := make([]uint64, words+words/4)
+	return &b
 }
 
 // intersectCount counts common elements of two sorted lists and returns
-// the work done.
+// the work done. When one list is much longer it binary-searches the
+// shorter one's elements in it.
 func intersectCount(a, b []int32) (n, cost int) {
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		cost++
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			n++
-			i++
-			j++
-		}
-	}
-	return n, cost
-}
-
-// intersectAny reports whether two sorted lists share an element. It
-// binary-searches the shorter in the longer when they differ much in size.
-func intersectAny(a, b []int32) (bool, int) {
 	if len(a) > len(b) {
 		a, b = b, a
-	}
-	if len(a) == 0 {
-		return false, 1
 	}
 	if len(a)*8 < len(b) {
 		for _, v := range a {
 			if _, ok := slices.BinarySearch(b, v); ok {
-				return true, len(a)
+				n++
 			}
 		}
-		return false, len(a)
+		return n, len(a) + 1
 	}
-	n, cost := intersectCount(a, b)
-	return n > 0, cost
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		cost++
+		x, y := a[i], b[j]
+		if x <= y {
+			i++
+		}
+		if y <= x {
+			j++
+		}
+		if x == y {
+			n++
+		}
+	}
+	return n, cost
 }
 
 // AddContacts implements [Store].
 func (s *MemStore) AddContacts(_ context.Context, owner string, emails []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	set := s.contacts[owner]
-	if set == nil {
-		set = map[string]struct{}{}
-		s.contacts[owner] = set
+	nd := &s.nodes[s.intern(owner)]
+	if nd.contacts == nil {
+		nd.contacts = map[string]struct{}{}
 	}
 	for _, e := range emails {
-		set[strings.ToLower(e)] = struct{}{}
+		nd.contacts[strings.ToLower(e)] = struct{}{}
 	}
 	return nil
 }
@@ -395,7 +454,11 @@ func (s *MemStore) HasContact(_ context.Context, owner, email string) (bool, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, ok := s.contacts[owner][strings.ToLower(email)]
+	i, ok := s.ids[owner]
+	if !ok {
+		return false, nil
+	}
+	_, ok = s.nodes[i].contacts[strings.ToLower(email)]
 	return ok, nil
 }
 
@@ -404,77 +467,108 @@ func (s *MemStore) HasContact(_ context.Context, owner, email string) (bool, err
 func (s *MemStore) SetBlock(_ context.Context, blocker, blocked string, on bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := pairKey{blocker, blocked}
-	if on {
-		s.blocks[k] = struct{}{}
-	} else {
-		delete(s.blocks, k)
-	}
-	for _, id := range []string{blocker, blocked} {
-		if mm := s.members[id]; mm != nil {
-			mm.seq++
-		}
-	}
+	a, b := s.intern(blocker), s.intern(blocked)
+	k := pairOf(a, b)
+	p := s.pairs[k]
+	p.blocked = on
+	s.putPair(k, p)
+	s.nodes[a].seq++
+	s.nodes[b].seq++
 	return nil
+}
+
+func (s *MemStore) putPair(k uint64, p memPair) {
+	if p.empty() {
+		delete(s.pairs, k)
+	} else {
+		s.pairs[k] = p
+	}
 }
 
 // Blocked implements [Store].
 func (s *MemStore) Blocked(_ context.Context, a, b string) (bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, ab := s.blocks[pairKey{a, b}]
-	_, ba := s.blocks[pairKey{b, a}]
-	return ab || ba, nil
+	ia, oka := s.ids[a]
+	ib, okb := s.ids[b]
+	if !oka || !okb {
+		return false, nil
+	}
+	return s.blocked(ia, ib), nil
+}
+
+func (s *MemStore) blocked(a, b int32) bool {
+	return s.pairs[pairOf(a, b)].blocked || s.pairs[pairOf(b, a)].blocked
 }
 
 // Pair implements [Store].
 func (s *MemStore) Pair(_ context.Context, from, to string) (PairRecord, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if r := s.pairs[pairKey{from, to}]; r != nil {
-		return *r, nil
+	a, oka := s.ids[from]
+	b, okb := s.ids[to]
+	if !oka || !okb {
+		return PairRecord{}, nil
 	}
-	return PairRecord{}, nil
+	return s.pairs[pairOf(a, b)].rec, nil
 }
 
 // UpdatePair implements [Store].
 func (s *MemStore) UpdatePair(_ context.Context, from, to string, fn func(*PairRecord)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := pairKey{from, to}
-	r := s.pairs[k]
-	if r == nil {
-		r = &PairRecord{}
-		s.pairs[k] = r
-	}
-	fn(r)
+	k := pairOf(s.intern(from), s.intern(to))
+	p := s.pairs[k]
+	fn(&p.rec)
+	s.putPair(k, p)
 	return nil
+}
+
+// invIndex parses "inv-k" into k-1, the index into s.invs.
+func (s *MemStore) invIndex(id string) (int, bool) {
+	if !strings.HasPrefix(id, "inv-") {
+		return 0, false
+	}
+	k, err := strconv.ParseUint(id[4:], 10, 63)
+	if err != nil || k == 0 || k > uint64(len(s.invs)) || s.invs[k-1].ID != id {
+		return 0, false
+	}
+	return int(k - 1), true
 }
 
 // Invitation implements [Store].
 func (s *MemStore) Invitation(_ context.Context, id string) (Invitation, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	inv := s.invs[id]
-	if inv == nil {
+	k, ok := s.invIndex(id)
+	if !ok {
 		return Invitation{}, notFound("invitation", id)
 	}
-	return *inv, nil
+	return s.invs[k], nil
 }
 
 // Pending implements [Store].
 func (s *MemStore) Pending(_ context.Context, from, to string) ([]Invitation, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ids := s.pending[pairKey{from, to}]
-	if len(ids) == 0 {
+	a, oka := s.ids[from]
+	b, okb := s.ids[to]
+	if !oka || !okb {
 		return nil, nil
 	}
-	out := make([]Invitation, len(ids))
-	for i, id := range ids {
-		out[i] = *s.invs[id]
+	return s.pending(a, b), nil
+}
+
+func (s *MemStore) pending(a, b int32) []Invitation {
+	ks := s.pairs[pairOf(a, b)].pending
+	if len(ks) == 0 {
+		return nil
 	}
-	return out, nil
+	out := make([]Invitation, len(ks))
+	for i, k := range ks {
+		out[i] = s.invs[k]
+	}
+	return out
 }
 
 // PendingSentBefore implements [Store]. It scans every pending invitation.
@@ -482,9 +576,9 @@ func (s *MemStore) PendingSentBefore(_ context.Context, t time.Time) ([]Invitati
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []Invitation
-	for _, ids := range s.pending {
-		for _, id := range ids {
-			if inv := s.invs[id]; inv.SentAt.Before(t) {
+	for _, p := range s.pairs {
+		for _, k := range p.pending {
+			if inv := &s.invs[k]; inv.SentAt.Before(t) {
 				out = append(out, *inv)
 			}
 		}
@@ -507,93 +601,178 @@ func invNum(id string) int {
 func (s *MemStore) UpdateInvitation(_ context.Context, inv Invitation, from string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur := s.invs[inv.ID]
-	if cur == nil {
+	k, ok := s.invIndex(inv.ID)
+	if !ok {
 		return false, notFound("invitation", inv.ID)
 	}
-	if cur.Status != from {
+	if s.invs[k].Status != from {
 		return false, nil
 	}
+	s.setStatus(k, inv)
+	return true, nil
+}
+
+// setStatus stores inv's status, delivery and closing time in s.invs[k],
+// dropping it from its pair's pending list when it closes. s.mu must be
+// held for writing.
+func (s *MemStore) setStatus(k int, inv Invitation) {
+	cur := &s.invs[k]
 	if cur.Status == StatusPending && inv.Status != StatusPending {
-		k := pairKey{cur.From, cur.To}
-		s.pending[k] = slices.DeleteFunc(s.pending[k], func(id string) bool { return id == inv.ID })
-		if len(s.pending[k]) == 0 {
-			delete(s.pending, k)
+		a, b := s.ids[cur.From], s.ids[cur.To]
+		pk := pairOf(a, b)
+		p := s.pairs[pk]
+		p.pending = slices.DeleteFunc(p.pending, func(j int32) bool { return int(j) == k })
+		if len(p.pending) == 0 {
+			p.pending = nil
 		}
+		s.putPair(pk, p)
 	}
 	cur.Status, cur.Delivery, cur.ClosedAt = inv.Status, inv.Delivery, inv.ClosedAt
-	return true, nil
 }
 
 // Usage implements [Store].
 func (s *MemStore) Usage(_ context.Context, id string, w Windows) (Usage, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	mm := s.members[id]
-	if mm == nil {
+	i, ok := s.member(id)
+	if !ok {
 		return Usage{}, notFound("member", id)
 	}
-	return mm.usage(w), nil
+	return s.nodes[i].usage(w), nil
 }
 
-func (mm *memMember) usage(w Windows) Usage {
-	sent, oldest := mm.sent.read(w)
-	recv, _ := mm.recv.read(w)
-	u := Usage{Seq: mm.seq, OverLimit: mm.over.in(w.Week), HourOldest: oldest}
+func (nd *memNode) usage(w Windows) Usage {
+	sent, oldest := nd.sent.read(w)
+	recv, _ := nd.recv.read(w)
+	u := Usage{Seq: nd.seq, RecvSeq: nd.recvSeq, OverLimit: nd.over.in(w.Week), HourOldest: oldest}
 	u.Sent.Hour, u.Sent.Day, u.Sent.Week, u.Sent.Month = sent[0], sent[1], sent[2], sent[3]
 	u.Received.Hour, u.Received.Day, u.Received.Week, u.Received.Month = recv[0], recv[1], recv[2], recv[3]
 	return u
 }
 
-// Reserve implements [Store]: the check of Seq and every write happen
-// under one lock.
+// Snapshot implements [Store]: every fact under one read lock, the
+// members found by two map lookups and everything else by node number.
+func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (Snapshot, error) {
+	var snap Snapshot
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	is, ok := s.member(q.From)
+	if !ok {
+		return snap, notFound("member", q.From)
+	}
+	sn := &s.nodes[is]
+	snap.Sender, snap.SenderUsage, snap.SenderConnections = cloneMember(sn.m), sn.usage(q.Windows), len(s.adj[is])
+	var ir int32
+	switch {
+	case q.Email != "":
+		ir, ok = s.byEmail[strings.ToLower(q.Email)]
+	case q.To != "":
+		ir, ok = s.member(q.To)
+	default:
+		ok = false
+	}
+	if !ok {
+		return snap, nil
+	}
+	rn := &s.nodes[ir]
+	snap.RecipientFound = true
+	snap.Recipient, snap.RecipientUsage, snap.RecipientConnections = cloneMember(rn.m), rn.usage(q.Windows), len(s.adj[ir])
+	snap.Degree, snap.Mutual = s.relation(is, ir, q.Budget)
+	if rn.email != "" {
+		_, snap.SenderHasContact = sn.contacts[rn.email]
+	}
+	if sn.email != "" {
+		_, snap.RecipientHasContact = rn.contacts[sn.email]
+	}
+	snap.Blocked = s.blocked(is, ir)
+	if p, ok := s.pairs[pairOf(is, ir)]; ok {
+		snap.Pair = p.rec
+		snap.Pending = s.pending(is, ir)
+	}
+	return snap, nil
+}
+
+// Reserve implements [Store]: the checks of Seq and RecvSeq and every
+// write happen under one lock.
 func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inv := r.Invitation
-	mm := s.members[inv.From]
-	if mm == nil {
+	is, ok := s.member(inv.From)
+	if !ok {
 		return Invitation{}, false, notFound("member", inv.From)
 	}
-	if mm.seq != r.Seq {
+	sn := &s.nodes[is]
+	if sn.seq != r.Seq {
 		return Invitation{}, false, nil
 	}
-	mm.seq++
-	mm.sent.add(r.Windows)
-	if rm := s.members[inv.To]; rm != nil && r.Received {
-		rm.recv.add(r.Windows)
+	ir, rok := s.member(inv.To)
+	if r.Received && rok && s.nodes[ir].recvSeq != r.RecipientSeq {
+		return Invitation{}, false, nil
 	}
-	s.nextInv++
-	inv.ID = "inv-" + strconv.FormatUint(s.nextInv, 10)
-	stored := inv
-	s.invs[inv.ID] = &stored
+	sn.seq++
+	sn.sent.add(r.Windows)
+	if r.Received && rok {
+		rn := &s.nodes[ir]
+		rn.recvSeq++
+		rn.recv.add(r.Windows)
+	}
+	k := len(s.invs)
+	inv.ID = "inv-" + strconv.Itoa(k+1)
+	s.invs = append(s.invs, inv)
 	if inv.Status == StatusPending {
-		k := pairKey{inv.From, inv.To}
-		s.pending[k] = append(s.pending[k], inv.ID)
+		pk := pairOf(is, s.intern(inv.To))
+		p := s.pairs[pk]
+		p.pending = append(p.pending, int32(k))
+		s.pairs[pk] = p
 	}
 	return inv, true, nil
+}
+
+// AcceptInvitation implements [Store]: the status check, the count checks
+// and every write happen under one lock.
+func (s *MemStore) AcceptInvitation(_ context.Context, a Acceptance) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.invIndex(a.Invitation.ID)
+	if !ok {
+		return false, notFound("invitation", a.Invitation.ID)
+	}
+	cur := s.invs[k]
+	if cur.Status != StatusPending {
+		return false, fmt.Errorf("invitation %s (%s): %w", cur.ID, cur.Status, ErrNotPending)
+	}
+	is, ir := s.ids[cur.From], s.ids[cur.To]
+	if len(s.adj[is]) != a.SenderConnections || len(s.adj[ir]) != a.RecipientConnections {
+		return false, nil
+	}
+	s.setStatus(k, a.Invitation)
+	s.connect(is, ir)
+	s.nodes[is].recordAnswer(true)
+	return true, nil
 }
 
 // CountOverLimit implements [Store].
 func (s *MemStore) CountOverLimit(_ context.Context, id string, seq uint64, w Windows) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mm := s.members[id]
-	if mm == nil {
+	i, ok := s.member(id)
+	if !ok {
 		return false, notFound("member", id)
 	}
-	if mm.seq != seq {
+	nd := &s.nodes[i]
+	if nd.seq != seq {
 		return false, nil
 	}
-	mm.seq++
-	mm.over.inc(w.Week)
+	nd.seq++
+	nd.over.inc(w.Week)
 	return true, nil
 }
 
 // Append implements [Store].
 func (s *MemStore) Append(_ context.Context, e *Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.emu.Lock()
+	defer s.emu.Unlock()
 	s.eventSeq++
 	e.Seq = s.eventSeq
 	if !s.dropLog {
@@ -604,7 +783,7 @@ func (s *MemStore) Append(_ context.Context, e *Event) error {
 
 // Events returns a copy of the log, in append order.
 func (s *MemStore) Events() []Event {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.emu.Lock()
+	defer s.emu.Unlock()
 	return slices.Clone(s.events)
 }

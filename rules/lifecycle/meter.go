@@ -60,20 +60,12 @@ func windowMeter(used, limit int, resets time.Time) WindowMeter {
 // Meter reads a member's quota meter at the clock's time. Limits come
 // from the policy's params.tiers table.
 func (n *Network) Meter(ctx context.Context, id string) (Meter, error) {
-	m, err := n.store.Member(ctx, id)
-	if err != nil {
-		return Meter{}, err
-	}
 	now := n.clock.Now()
-	w := WindowsAt(n.cal, now)
-	u, err := n.store.Usage(ctx, id, w)
+	snap, err := n.store.Snapshot(ctx, SnapshotQuery{From: id, Windows: WindowsAt(n.cal, now)})
 	if err != nil {
 		return Meter{}, err
 	}
-	conns, err := n.store.ConnectionCount(ctx, id)
-	if err != nil {
-		return Meter{}, err
-	}
+	m, u, conns := &snap.Sender, &snap.SenderUsage, snap.SenderConnections
 	lim := n.limits[m.Tier]
 	mt := Meter{Member: id, Tier: m.Tier, At: now, OverLimit: u.OverLimit, Received: u.Received, Connections: conns, ConnectionLimit: lim.Connections}
 	var hourReset time.Time

@@ -133,6 +133,10 @@ type Usage struct {
 	// Seq is the version of the member's sending state. [Store.Reserve]
 	// commits only if it is unchanged.
 	Seq uint64 `json:"seq"`
+	// RecvSeq is the version of the member's received counters: every
+	// invitation counted as received by the member bumps it.
+	// [Store.Reserve] counts one more only if it is unchanged.
+	RecvSeq uint64 `json:"recv_seq"`
 	// Sent counts invitations the member sent, shadowed ones included: a
 	// soft-banned sender must not be able to tell from the meter.
 	Sent rules.Counts `json:"sent"`
@@ -147,14 +151,63 @@ type Usage struct {
 }
 
 // Reservation is the atomic step of an invitation: if the sender's Seq is
-// still the one read, record the send in the sender's windows, count it as
-// received by the recipient when Received is set, and store the
-// invitation.
+// still the one read (and, when Received is set, the recipient's RecvSeq),
+// record the send in the sender's windows, count it as received by the
+// recipient when Received is set, and store the invitation.
 type Reservation struct {
 	Seq        uint64
 	Windows    Windows
 	Invitation Invitation
 	Received   bool
+	// RecipientSeq is the recipient's [Usage.RecvSeq] the decision read;
+	// checked only when Received is set.
+	RecipientSeq uint64
+}
+
+// Acceptance is the atomic step of an accepted invitation: the invitation
+// with its new status and closing time, and the connection counts the
+// accept stage decided on.
+type Acceptance struct {
+	Invitation           Invitation
+	SenderConnections    int
+	RecipientConnections int
+}
+
+// SnapshotQuery names the facts [Store.Snapshot] reads: the sender, the
+// recipient by member id (To) or by email (Email, which wins when set),
+// the windows of the counters and the degree search's budget.
+type SnapshotQuery struct {
+	From    string
+	To      string
+	Email   string
+	Windows Windows
+	Budget  int
+}
+
+// Snapshot is every stored fact about one invitation, read at once.
+type Snapshot struct {
+	Sender            Member
+	SenderUsage       Usage
+	SenderConnections int
+	// RecipientFound is false when no member matches the query's To or
+	// Email; the recipient fields and the pair facts are then zero.
+	RecipientFound       bool
+	Recipient            Member
+	RecipientUsage       Usage
+	RecipientConnections int
+	// Degree and Mutual are as [Store.Relation] returns them.
+	Degree, Mutual int
+	// SenderHasContact: the recipient's email is in the sender's imported
+	// contacts. RecipientHasContact: the sender's email is in the
+	// recipient's.
+	SenderHasContact    bool
+	RecipientHasContact bool
+	// Blocked: either member blocked the other.
+	Blocked bool
+	// Pending lists the pending invitations from sender to recipient,
+	// oldest first, expired ones included.
+	Pending []Invitation
+	Pair    PairRecord
 }
 
 // Event is one line of the append-only log: an action, the facts the

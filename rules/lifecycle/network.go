@@ -19,14 +19,17 @@ const DefaultPendingExpiry = 180 * 24 * time.Hour
 // entries [Store.Relation] may visit before it answers 0.
 const DefaultSearchBudget = 50_000
 
-// maxAttempts bounds the optimistic retries of one invitation. Every
-// failed attempt means another invitation from the same sender committed,
-// so this is only reached under pathological contention.
+// maxAttempts bounds the optimistic retries of one invitation or
+// acceptance. Every failed attempt means another invitation from the same
+// sender or to the same recipient committed (or, for an acceptance,
+// another connection of one of the two), so this is only reached under
+// pathological contention.
 const maxAttempts = 1 << 16
 
-// ErrContention is returned when an invitation could not commit after
-// many retries because other invitations from the same sender kept
-// committing first.
+// ErrContention is returned when an invitation or an acceptance could not
+// commit after many retries because other invitations from the same
+// sender or to the same recipient (or other connections) kept committing
+// first.
 var ErrContention = errors.New("lifecycle: too much contention on the sender's quota")
 
 // ErrNotPending is returned (wrapped) when an invitation is answered,
@@ -151,6 +154,9 @@ func (n *Network) Policy() *rules.Policy { return n.pol }
 // Store returns the network's store.
 func (n *Network) Store() Store { return n.store }
 
+// windows computes the quota windows of now in the policy's calendar.
+func (n *Network) windows(now time.Time) Windows { return WindowsAt(n.cal, now) }
+
 // Now is the network clock's time.
 func (n *Network) Now() time.Time { return n.clock.Now() }
 
@@ -205,51 +211,32 @@ func (n *Network) decide(ctx context.Context, req *rules.Request) (rules.Decisio
 	return d, nil
 }
 
-// engineMember builds the engine's view of a member.
-func (n *Network) engineMember(ctx context.Context, m Member, u Usage, now time.Time) (*rules.Member, error) {
-	conns, err := n.store.ConnectionCount(ctx, m.ID)
-	if err != nil {
-		return nil, err
-	}
+// engineMember fills the engine's view of a member from its stored
+// record, counters and connection count.
+func engineMember(dst *rules.Member, m *Member, u *Usage, conns int, now time.Time) {
 	status := m.Status
 	if status == "active" && m.RestrictedUntil.After(now) {
 		status = "restricted"
 	}
-	return &rules.Member{
+	*dst = rules.Member{
 		ID: m.ID, Kind: m.Kind, Tier: m.Tier, Status: status, RestrictedUntil: m.RestrictedUntil,
 		Connections: conns, Company: m.Company, School: m.School,
 		Sent: u.Sent, Received: u.Received, OverLimit: u.OverLimit,
 		AcceptanceRate: m.acceptanceRate(), Settings: m.Settings,
-	}, nil
+	}
 }
 
-// pairFacts computes the relationship from s to r. Pending invitations
-// past their expiry are expired on the way, so nothing depends on a sweep
-// having run.
-func (n *Network) pairFacts(ctx context.Context, s, r *Member, email string, now time.Time) (rules.Pair, error) {
+// pairFacts computes the relationship from the snapshot's sender to its
+// recipient. Pending invitations past their expiry are expired on the
+// way, so nothing depends on a sweep having run.
+func (n *Network) pairFacts(ctx context.Context, snap *Snapshot, email string, now time.Time) (rules.Pair, error) {
 	var p rules.Pair
-	deg, mutual, err := n.store.Relation(ctx, s.ID, r.ID, n.budget)
-	if err != nil {
-		return p, err
-	}
-	p.Degree, p.Mutual, p.Connected = deg, mutual, deg == 1
-	p.KnowsEmail = email != "" && r.Email != "" && strings.EqualFold(email, r.Email)
-	if !p.KnowsEmail {
-		if p.KnowsEmail, err = n.store.HasContact(ctx, s.ID, r.Email); err != nil {
-			return p, err
-		}
-	}
-	if p.InContacts, err = n.store.HasContact(ctx, r.ID, s.Email); err != nil {
-		return p, err
-	}
-	if p.Blocked, err = n.store.Blocked(ctx, s.ID, r.ID); err != nil {
-		return p, err
-	}
-	pend, err := n.store.Pending(ctx, s.ID, r.ID)
-	if err != nil {
-		return p, err
-	}
-	for _, inv := range pend {
+	r := &snap.Recipient
+	p.Degree, p.Mutual, p.Connected = snap.Degree, snap.Mutual, snap.Degree == 1
+	p.KnowsEmail = email != "" && r.Email != "" && strings.EqualFold(email, r.Email) || snap.SenderHasContact
+	p.InContacts = snap.RecipientHasContact
+	p.Blocked = snap.Blocked
+	for _, inv := range snap.Pending {
 		if !inv.SentAt.Add(n.expiry).After(now) {
 			if _, err := n.expireOne(ctx, inv, now); err != nil {
 				return p, err
@@ -258,12 +245,35 @@ func (n *Network) pairFacts(ctx context.Context, s, r *Member, email string, now
 		}
 		p.Pending++
 	}
-	rec, err := n.store.Pair(ctx, s.ID, r.ID)
-	if err != nil {
-		return p, err
-	}
+	rec := &snap.Pair
 	p.Ignored, p.LastIgnoredAt, p.Rejected, p.WithdrawnAt = rec.Ignored, rec.LastIgnoredAt, rec.Rejected, rec.WithdrawnAt
 	return p, nil
+}
+
+// stageFacts holds what one decided invitation or acceptance keeps: the
+// facts of both stages, both members and both decisions, in one
+// allocation.
+type stageFacts struct {
+	req, dreq         rules.Request
+	sender, recipient rules.Member
+	first, deliver    rules.Decision
+}
+
+// facts builds the engine's request for a stage from a snapshot. The
+// recipient and the pair are left empty when the snapshot has no
+// recipient.
+func (n *Network) facts(ctx context.Context, snap *Snapshot, stage, note, email string, now time.Time) (*stageFacts, error) {
+	f := &stageFacts{}
+	f.req = rules.Request{Stage: stage, Now: now, Note: note, Sender: &f.sender}
+	engineMember(&f.sender, &snap.Sender, &snap.SenderUsage, snap.SenderConnections, now)
+	if !snap.RecipientFound {
+		return f, nil
+	}
+	f.req.Recipient = &f.recipient
+	engineMember(&f.recipient, &snap.Recipient, &snap.RecipientUsage, snap.RecipientConnections, now)
+	var err error
+	f.req.Pair, err = n.pairFacts(ctx, snap, email, now)
+	return f, err
 }
 
 // InviteInput names an invitation: the sender, and the recipient by
@@ -338,68 +348,43 @@ func (n *Network) Invite(ctx context.Context, in InviteInput) (InviteResult, err
 
 func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResult, done bool, err error) {
 	now := n.clock.Now()
-	w := WindowsAt(n.cal, now)
-	sender, err := n.store.Member(ctx, in.From)
+	w := n.windows(now)
+	snap, err := n.store.Snapshot(ctx, SnapshotQuery{From: in.From, To: in.To, Email: in.Email, Windows: w, Budget: n.budget})
 	if err != nil {
 		return res, false, err
 	}
-	var recipient *Member
-	var r Member
-	if in.Email != "" {
-		r, err = n.store.MemberByEmail(ctx, in.Email)
-	} else {
-		r, err = n.store.Member(ctx, in.To)
-	}
-	switch {
-	case err == nil:
-		recipient = &r
-	case !errors.Is(err, ErrNotFound):
-		return res, false, err
-	}
-	su, err := n.store.Usage(ctx, sender.ID, w)
+	sender := &snap.Sender
+	f, err := n.facts(ctx, &snap, rules.StageInvite, in.Note, in.Email, now)
 	if err != nil {
 		return res, false, err
 	}
-	req := &rules.Request{Stage: rules.StageInvite, Now: now, Note: in.Note}
-	if req.Sender, err = n.engineMember(ctx, sender, su, now); err != nil {
-		return res, false, err
-	}
-	if recipient != nil {
-		ru, err := n.store.Usage(ctx, recipient.ID, w)
-		if err != nil {
-			return res, false, err
-		}
-		if req.Recipient, err = n.engineMember(ctx, *recipient, ru, now); err != nil {
-			return res, false, err
-		}
-		if req.Pair, err = n.pairFacts(ctx, &sender, recipient, in.Email, now); err != nil {
-			return res, false, err
-		}
-	}
+	req := &f.req
 	res.Request = req
 	d, derr := n.decide(ctx, req)
 	res.Invite = d
+	f.first = d
 	subject := in.To
-	if recipient != nil {
-		subject = recipient.ID
+	if snap.RecipientFound {
+		subject = snap.Recipient.ID
 	}
-	ev := &Event{At: now, Action: ActionInvite, Actor: sender.ID, Subject: subject, Request: req, Decision: &res.Invite}
+	ev := &Event{At: now, Action: ActionInvite, Actor: sender.ID, Subject: subject, Request: req, Decision: &f.first}
 	if in.Email != "" {
 		ev.Detail = map[string]any{"email": in.Email}
 	}
 
 	switch d.Outcome {
 	case "allow", "shadow":
-		if recipient == nil { // a policy that allows an unknown recipient: nothing to send to
+		if !snap.RecipientFound { // a policy that allows an unknown recipient: nothing to send to
 			d = rules.Decision{Outcome: "deny", Reason: "not_found", Message: n.pol.GenericMessage()}
-			res.Invite = d
+			res.Invite, f.first = d, d
 			break
 		}
-		inv := Invitation{From: sender.ID, To: recipient.ID, Note: in.Note, Email: in.Email, SentAt: now, Status: StatusPending}
+		inv := Invitation{From: sender.ID, To: snap.Recipient.ID, Note: in.Note, Email: in.Email, SentAt: now, Status: StatusPending}
 		if d.Outcome == "shadow" {
 			inv.Delivery = DeliveryShadow
 		}
-		stored, ok, err := n.store.Reserve(ctx, Reservation{Seq: su.Seq, Windows: w, Invitation: inv, Received: d.Outcome == "allow"})
+		stored, ok, err := n.store.Reserve(ctx, Reservation{Seq: snap.SenderUsage.Seq, Windows: w, Invitation: inv,
+			Received: d.Outcome == "allow", RecipientSeq: snap.RecipientUsage.RecvSeq})
 		if err != nil || !ok {
 			return res, false, err
 		}
@@ -410,8 +395,8 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 		}
 	default:
 		lim := n.limits[sender.Tier]
-		if lim.Weekly > 0 && su.Sent.Week >= lim.Weekly {
-			ok, err := n.store.CountOverLimit(ctx, sender.ID, su.Seq, w)
+		if lim.Weekly > 0 && snap.SenderUsage.Sent.Week >= lim.Weekly {
+			ok, err := n.store.CountOverLimit(ctx, sender.ID, snap.SenderUsage.Seq, w)
 			if err != nil || !ok {
 				return res, false, err
 			}
@@ -426,7 +411,7 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 	}
 	res.Public = n.pol.Public(d)
 	if res.Invitation.ID != "" && d.Outcome == "allow" {
-		if err := n.deliver(ctx, &res, now); err != nil {
+		if err := n.deliver(ctx, &res, f, now); err != nil {
 			return res, true, err
 		}
 	}
@@ -463,11 +448,13 @@ func (n *Network) applyEffects(ctx context.Context, res *InviteResult, d rules.D
 }
 
 // deliver runs the deliver stage on a stored invitation and applies it.
-func (n *Network) deliver(ctx context.Context, res *InviteResult, now time.Time) error {
-	req := *res.Request
-	req.Stage = rules.StageDeliver
-	d, derr := n.decide(ctx, &req)
-	res.Deliver = &d
+func (n *Network) deliver(ctx context.Context, res *InviteResult, f *stageFacts, now time.Time) error {
+	f.dreq = f.req
+	f.dreq.Stage = rules.StageDeliver
+	req := &f.dreq
+	d, derr := n.decide(ctx, req)
+	f.deliver = d
+	res.Deliver = &f.deliver
 	inv := res.Invitation
 	switch d.Outcome {
 	case DeliveryInbox, DeliveryHold, DeliverySpam, DeliveryAutoAccept, DeliveryAutoIgnore:
@@ -486,11 +473,11 @@ func (n *Network) deliver(ctx context.Context, res *InviteResult, now time.Time)
 		}
 		res.Invitation = cur
 		return n.log(ctx, &Event{At: now, Action: ActionDeliver, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,
-			Request: &req, Decision: res.Deliver, Result: "not_delivered_" + cur.Status})
+			Request: req, Decision: res.Deliver, Result: "not_delivered_" + cur.Status})
 	}
 	res.Invitation = inv
 	if err := n.log(ctx, &Event{At: now, Action: ActionDeliver, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,
-		Request: &req, Decision: res.Deliver, Result: inv.Delivery}); err != nil {
+		Request: req, Decision: res.Deliver, Result: inv.Delivery}); err != nil {
 		return err
 	}
 	switch inv.Delivery {
@@ -542,65 +529,63 @@ func (n *Network) visible(ctx context.Context, id string) (Invitation, error) {
 // Accept runs the accept stage for an invitation the recipient can see.
 // If it allows, the two members are connected; if it denies (a connection
 // cap), the invitation stays pending and the decision says why.
+//
+// The caps are checked and the connection made in one step: the engine
+// decides on the connection counts read, and [Store.AcceptInvitation]
+// connects only if both are unchanged; otherwise Accept reads and decides
+// again. So concurrent acceptances never take a member past a cap.
 func (n *Network) Accept(ctx context.Context, id string) (AnswerResult, error) {
-	var res AnswerResult
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		res, done, err := n.tryAccept(ctx, id)
+		if done || err != nil {
+			return res, err
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+	}
+	return AnswerResult{}, ErrContention
+}
+
+func (n *Network) tryAccept(ctx context.Context, id string) (res AnswerResult, done bool, err error) {
 	inv, err := n.visible(ctx, id)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	now := n.clock.Now()
-	w := WindowsAt(n.cal, now)
-	s, err := n.store.Member(ctx, inv.From)
+	snap, err := n.store.Snapshot(ctx, SnapshotQuery{From: inv.From, To: inv.To, Windows: n.windows(now), Budget: n.budget})
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
-	r, err := n.store.Member(ctx, inv.To)
+	if !snap.RecipientFound {
+		return res, false, notFound("member", inv.To)
+	}
+	f, err := n.facts(ctx, &snap, rules.StageAccept, inv.Note, inv.Email, now)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
-	su, err := n.store.Usage(ctx, s.ID, w)
-	if err != nil {
-		return res, err
-	}
-	ru, err := n.store.Usage(ctx, r.ID, w)
-	if err != nil {
-		return res, err
-	}
-	req := &rules.Request{Stage: rules.StageAccept, Now: now, Note: inv.Note}
-	if req.Sender, err = n.engineMember(ctx, s, su, now); err != nil {
-		return res, err
-	}
-	if req.Recipient, err = n.engineMember(ctx, r, ru, now); err != nil {
-		return res, err
-	}
-	if req.Pair, err = n.pairFacts(ctx, &s, &r, inv.Email, now); err != nil {
-		return res, err
-	}
+	req := &f.req
 	d, derr := n.decide(ctx, req)
+	f.first = d
 	res.Request, res.Decision, res.Invitation = req, d, inv
-	ev := &Event{At: now, Action: ActionAccept, Actor: r.ID, Subject: s.ID, Invitation: inv.ID, Request: req, Decision: &res.Decision, Result: "refused"}
+	ev := &Event{At: now, Action: ActionAccept, Actor: inv.To, Subject: inv.From, Invitation: inv.ID, Request: req, Decision: &f.first, Result: "refused"}
 	if d.Outcome == "allow" {
 		inv.Status, inv.ClosedAt = StatusAccepted, now
-		ok, err := n.store.UpdateInvitation(ctx, inv, StatusPending)
-		if err != nil {
-			return res, err
+		ok, err := n.store.AcceptInvitation(ctx, Acceptance{Invitation: inv,
+			SenderConnections: snap.SenderConnections, RecipientConnections: snap.RecipientConnections})
+		if errors.Is(err, ErrNotPending) {
+			return res, true, fmt.Errorf("invitation %s was answered meanwhile: %w", id, ErrNotPending)
 		}
-		if !ok {
-			return res, fmt.Errorf("invitation %s was answered meanwhile: %w", id, ErrNotPending)
-		}
-		if err := n.store.Connect(ctx, s.ID, r.ID); err != nil {
-			return res, err
-		}
-		if err := n.store.RecordAnswer(ctx, s.ID, true); err != nil {
-			return res, err
+		if err != nil || !ok {
+			return res, false, err
 		}
 		res.Invitation = inv
 		ev.Result = "connected"
 	}
 	if err := n.log(ctx, ev); err != nil {
-		return res, err
+		return res, true, err
 	}
-	return res, derr
+	return res, true, derr
 }
 
 // close moves a pending invitation to a final status and logs it.

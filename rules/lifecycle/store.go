@@ -13,8 +13,12 @@ var ErrNotFound = errors.New("not found")
 // Store holds the lifecycle's state. [MemStore] is the in-memory default;
 // the interface is shaped so that a SQLite or Redis store can follow:
 // every method is one query or one transaction, nothing hands out
-// pointers into the store, and the only multi-step invariant, the quota,
-// is a single conditional write ([Store.Reserve]).
+// pointers into the store, and every multi-step invariant is a single
+// conditional write: the quotas, including the recipient's received
+// counts, in [Store.Reserve], and the connection caps in
+// [Store.AcceptInvitation]. [Store.Snapshot] reads every fact of one
+// invitation in one call (one transaction in SQL, one script or pipeline
+// in Redis); the finer reads remain for tools and the other actions.
 //
 // Implementations must be safe for concurrent use.
 type Store interface {
@@ -71,16 +75,35 @@ type Store interface {
 	// so two answers to one invitation cannot both apply.
 	UpdateInvitation(ctx context.Context, inv Invitation, from string) (bool, error)
 
+	// Snapshot reads, in one consistent step, every fact an invitation
+	// from q.From to q.To (or to the member with email q.Email) is decided
+	// on: both members, their counters in q.Windows, their connection
+	// counts, the relation searched within q.Budget, contacts, blocks, the
+	// pair's pending invitations and history. A missing sender is an error
+	// wrapping ErrNotFound; a missing recipient leaves RecipientFound false.
+	Snapshot(ctx context.Context, q SnapshotQuery) (Snapshot, error)
+
 	// Usage reads a member's counters in the windows w. A counter whose
 	// stored window differs from w reads as zero.
 	Usage(ctx context.Context, id string, w Windows) (Usage, error)
 	// Reserve is the quota's atomic step. If the sender's Seq still equals
-	// r.Seq, it increments the sender's sent counters in r.Windows (and the
-	// recipient's received counters if r.Received), stores r.Invitation
-	// with a new id, bumps the sender's Seq, and returns the invitation and
-	// true. Otherwise it changes nothing and returns false: the caller
-	// reads again and decides again.
+	// r.Seq and, when r.Received is set, the recipient's RecvSeq still
+	// equals r.RecipientSeq, it increments the sender's sent counters in
+	// r.Windows (and the recipient's received counters if r.Received,
+	// bumping the recipient's RecvSeq), stores r.Invitation with a new id,
+	// bumps the sender's Seq, and returns the invitation and true.
+	// Otherwise it changes nothing and returns false: the caller reads
+	// again and decides again.
 	Reserve(ctx context.Context, r Reservation) (Invitation, bool, error)
+	// AcceptInvitation is the connection caps' atomic step. If the
+	// invitation a.Invitation.ID is still pending and both members still
+	// have the connection counts in a, it stores the invitation's new
+	// status and closing time, connects the two members and counts an
+	// accepted answer for the sender, in one step, and returns true. If a
+	// count changed it changes nothing and returns false: the caller reads
+	// again and decides again. If the invitation is no longer pending it
+	// returns an error wrapping ErrNotPending.
+	AcceptInvitation(ctx context.Context, a Acceptance) (bool, error)
 	// CountOverLimit increments the member's over-limit counter for the
 	// week w.Week if the member's Seq still equals seq, bumping Seq; it
 	// reports whether it did.
