@@ -305,7 +305,8 @@ function lint({ initial = false }) {
 
 function showPolicyOK(res) {
   $("#lint-status").className = "editor-status ok";
-  $("#policy-state").textContent = `Policy “${res.name}” in force · ${res.rules} rules` + (res.compile_us ? ` · compiled in ${(res.compile_us / 1000).toFixed(1)} ms` : "");
+  $("#policy-state").replaceChildren(`Policy “${res.name}” in force · ${res.rules} rules`,
+    res.compile_us ? el("span", { class: "timing" }, ` · compiled in ${(res.compile_us / 1000).toFixed(1)} ms`) : "");
   if (!state.testsScheduled) {
     state.testsScheduled = true;
     (globalThis.requestIdleCallback || setTimeout)(() => { state.testsScheduled = false; runTests(); });
@@ -516,12 +517,12 @@ function renderDecision() {
       return;
     }
     title = "Preview";
-    sub = `what happens if ${state.sender} invites ${state.recipient} now · decided in ${(pv.us / 1000).toFixed(2)} ms`;
+    sub = [`what happens if ${state.sender} invites ${state.recipient} now`, el("span", { class: "timing" }, ` · decided in ${(pv.us / 1000).toFixed(2)} ms`)];
     decisions = pv.decisions;
     pub = pv.public;
   }
   $("#decision-title").textContent = title;
-  $("#decision-sub").textContent = sub;
+  $("#decision-sub").replaceChildren(...[].concat(sub));
   const inv = decisions.find((d) => d.trace && d.trace.length && d.outcome !== undefined);
   // The sender's view.
   const sv = $("#sender-view");

@@ -264,8 +264,12 @@ func (p *page) waitLint() {
 
 func (p *page) screenshot(name string) {
 	p.t.Helper()
-	// The sticky header belongs at the top of a full-page capture.
-	eval[bool](p, `(window.scrollY && window.scrollTo(0, 0), true)`)
+	// The sticky header belongs at the top of a full-page capture, and the
+	// timings, which differ on every run, are hidden so that an unchanged
+	// page gives the same picture.
+	p.waitText("#tests", "pass") // the policy's own tests run when the page is idle
+	eval[bool](p, `(window.scrollY && window.scrollTo(0, 0), document.body.classList.add("capture"), true)`)
+	defer eval[bool](p, `(document.body.classList.remove("capture"), true)`)
 	var buf []byte
 	var err error
 	for try := 0; try < 3; try++ {
