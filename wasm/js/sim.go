@@ -30,7 +30,7 @@ import (
 	"github.com/connrules/connrules/internal/sim"
 )
 
-var session *sim.Sim
+var simSession *sim.Sim
 
 const simShim = `
 const unwrap = (r) => {
@@ -64,124 +64,124 @@ func init() {
 					v = map[string]any{"error": fmt.Sprintf("panic in %s: %v", name, r)}
 				}
 			}()
-			return reply(f(args))
+			return simReply(f(args))
 		}))
 	}
 	fn("start", func(a []js.Value) (any, error) {
-		s, err := sim.New([]byte(arg(a, 0)), arg(a, 1), []byte(arg(a, 2)))
+		s, err := sim.New([]byte(simArg(a, 0)), simArg(a, 1), []byte(simArg(a, 2)))
 		if err != nil {
 			return nil, err
 		}
-		session = s
+		simSession = s
 		return s.View("", "")
 	})
 	fn("load", func(a []js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return session.Load(arg(a, 0), []byte(arg(a, 1))), nil
+		return simSession.Load(simArg(a, 0), []byte(simArg(a, 1))), nil
 	})
 	fn("info", func([]js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return session.Info(), nil
+		return simSession.Info(), nil
 	})
 	fn("tests", func([]js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return session.Tests(), nil
+		return simSession.Tests(), nil
 	})
 	fn("do", func(a []js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
 		var c sim.Command
-		if err := json.Unmarshal([]byte(arg(a, 0)), &c); err != nil {
+		if err := json.Unmarshal([]byte(simArg(a, 0)), &c); err != nil {
 			return nil, fmt.Errorf("command: %w", err)
 		}
-		return session.Do(c)
+		return simSession.Do(c)
 	})
 	fn("preview", func(a []js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return session.Preview(arg(a, 0), arg(a, 1), arg(a, 2))
+		return simSession.Preview(simArg(a, 0), simArg(a, 1), simArg(a, 2))
 	})
 	fn("view", func(a []js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return session.View(arg(a, 0), arg(a, 1))
+		return simSession.View(simArg(a, 0), simArg(a, 1))
 	})
 	fn("journal", func([]js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return session.Journal(), nil
+		return simSession.Journal(), nil
 	})
 	fn("replay", func(a []js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
 		var j []sim.Command
-		if err := json.Unmarshal([]byte(arg(a, 0)), &j); err != nil {
+		if err := json.Unmarshal([]byte(simArg(a, 0)), &j); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
-		return session.Replay(j)
+		return simSession.Replay(j)
 	})
 	fn("reset", func([]js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return nil, session.Reset()
+		return nil, simSession.Reset()
 	})
 	fn("events", func([]js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		return session.Events(), nil
+		return simSession.Events(), nil
 	})
 	fn("eventsTail", func(a []js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
 		n := 50
 		if len(a) > 0 && a[0].Type() == js.TypeNumber {
 			n = a[0].Int()
 		}
-		return session.EventsTail(n), nil
+		return simSession.EventsTail(n), nil
 	})
 	fn("policy", func([]js.Value) (any, error) {
-		if err := started(); err != nil {
+		if err := simStarted(); err != nil {
 			return nil, err
 		}
-		file, src := session.PolicySource()
+		file, src := simSession.PolicySource()
 		return map[string]string{"file": file, "src": src}, nil
 	})
 	api := js.Global().Get("Function").New("raw", simShim).Invoke(raw)
 	js.Global().Set("connrulesSim", api)
 }
 
-func started() error {
-	if session == nil {
-		return fmt.Errorf("no session: call start(seed, file, yaml) first")
+func simStarted() error {
+	if simSession == nil {
+		return fmt.Errorf("no simSession: call start(seed, file, yaml) first")
 	}
 	return nil
 }
 
-func arg(a []js.Value, i int) string {
+func simArg(a []js.Value, i int) string {
 	if i < len(a) && a[i].Type() == js.TypeString {
 		return a[i].String()
 	}
 	return ""
 }
 
-// reply encodes a result as {ok: json} or an error as {error: message}.
+// simReply encodes a result as {ok: json} or an error as {error: message}.
 // A failed command that still decided (an invite the store refused to
 // commit) keeps its error: the page shows the message.
-func reply(v any, err error) any {
+func simReply(v any, err error) any {
 	if err != nil {
 		return map[string]any{"error": err.Error()}
 	}
