@@ -166,7 +166,7 @@ func init() {
 
 func simStarted() error {
 	if simSession == nil {
-		return fmt.Errorf("no simSession: call start(seed, file, yaml) first")
+		return fmt.Errorf("no session: call start(seed, file, yaml) first")
 	}
 	return nil
 }
