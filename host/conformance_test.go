@@ -503,6 +503,17 @@ func TestCorpusNode(t *testing.T) {
 		Loads     []string        `json:"loads"`
 		Decisions []string        `json:"decisions"`
 		Batches   []string        `json:"batches"`
+		Tests     string          `json:"tests"`
+		Checks    struct {
+			Decide, DecideString, DecideBatch string
+			LoadErrors                        []string
+			BadBatch, BadRequestType          string
+			Version                           struct {
+				ABI    int    `json:"abi"`
+				OS     string `json:"os"`
+				Policy string `json:"policy"`
+			}
+		} `json:"checks"`
 	}
 	runNode(t, node, mod, in, &res)
 	t.Logf("node module: %s", res.Version)
@@ -518,6 +529,35 @@ func TestCorpusNode(t *testing.T) {
 		if res.Batches[i] != string(b.want) {
 			t.Errorf("batch %s explain=%v:\ngot  %.300s\nwant %.300s", b.policy, b.explain, res.Batches[i], b.want)
 		}
+	}
+	// The policy's own tests, run inside the js build, answer what they
+	// answer natively.
+	var g guest.Engine
+	g.Load(corpusPolicies[0], c.policies[corpusPolicies[0]])
+	if want, _ := g.Test(); res.Tests != string(want) {
+		t.Errorf("test():\ngot  %.300s\nwant %.300s", res.Tests, want)
+	}
+	// The object API gives the same decisions as the JSON one (modulo
+	// JSON.stringify's escaping, which the corpus requests do not need).
+	ck := res.Checks
+	first := c.golden[0]
+	var explained []byte
+	for i, cc := range c.cases {
+		if cc.Policy == c.cases[0].Policy && cc.Explain && string(cc.Request) == string(c.cases[0].Request) {
+			explained = c.golden[i]
+		}
+	}
+	if ck.Decide != string(first) || (explained != nil && ck.DecideString != string(explained)) || ck.DecideBatch != "["+string(first)+","+string(first)+"]" {
+		t.Errorf("object API:\ndecide %s\nexplain %s\nbatch %s\nwant %s", ck.Decide, ck.DecideString, ck.DecideBatch, first)
+	}
+	if len(ck.LoadErrors) == 0 || !strings.HasPrefix(ck.LoadErrors[0], "bad.yaml:2:") {
+		t.Errorf("load(bad) = %q, want positioned errors", ck.LoadErrors)
+	}
+	if !strings.HasPrefix(ck.BadBatch, "Error bad_batch: connrules: decide_batch: ") || !strings.HasPrefix(ck.BadRequestType, "Error bad_input: connrules: ") {
+		t.Errorf("thrown errors: %q, %q", ck.BadBatch, ck.BadRequestType)
+	}
+	if ck.Version.ABI != guest.ABI || ck.Version.OS != "js" || ck.Version.Policy == "" {
+		t.Errorf("version() = %+v", ck.Version)
 	}
 	for i, lc := range c.loads {
 		if got := res.Loads[len(corpusPolicies)+i]; got != string(lc.answer) {

@@ -14,6 +14,7 @@
 //	decideJSON(json, explain = false)    -> decision JSON string, byte for byte the wasip1 answer
 //	decideBatchJSON(json, explain)       -> JSON array string
 //	test()                               -> [{name, pos, pass, failures, got}, ...]
+//	testJSON()                           -> the same as a JSON string
 //	version()                            -> {abi, go, os, policy}
 //
 // A request is a plain object, a JSON string or a Uint8Array of JSON.
@@ -62,6 +63,7 @@ return Object.freeze({
   decideJSON(request, explain = false) { return unwrap(raw.decide(request, !!explain)); },
   decideBatchJSON(requests, explain = false) { return unwrap(raw.decideBatch(requests, !!explain)); },
   test() { return parse(raw.test()); },
+  testJSON() { return unwrap(raw.test()); },
   version() { return parse(raw.version()); },
 });
 `

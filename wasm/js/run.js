@@ -62,6 +62,20 @@ async function main() {
       use(b.policy);
       return cr.decideBatchJSON(b64(b.requests), b.explain);
     });
+    // The object API and the errors, on the first policy.
+    use(0);
+    out.tests = cr.testJSON();
+    const checks = {};
+    const req = JSON.parse(Buffer.from(job.cases[0].request, "base64").toString("utf8"));
+    checks.decide = JSON.stringify(cr.decide(req));
+    checks.decideString = JSON.stringify(cr.decide(JSON.stringify(req), { explain: true }));
+    checks.decideBatch = JSON.stringify(cr.decideBatch([req, JSON.stringify(req)]));
+    checks.loadErrors = cr.load("version: 1\nstages: {}\n", "bad.yaml").map((e) => `${e.pos.file}:${e.pos.line}:${e.pos.column}: ${e.message}`);
+    const thrown = (f) => { try { f(); return "no error"; } catch (e) { return `${e.constructor.name} ${e.code}: ${e.message}`; } };
+    checks.badBatch = thrown(() => cr.decideBatchJSON("{}"));
+    checks.badRequestType = thrown(() => cr.decideJSON(42));
+    checks.version = cr.version();
+    out.checks = checks;
   } else if (job.mode === "bench") {
     use(0);
     const req = b64(job.request);
