@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -318,6 +319,24 @@ func TestLoadFigures(t *testing.T) {
 		t.Errorf("first preview for alice -> bob: %q", got)
 	}
 	p.screenshot("loaded")
+
+	// Keystroke to decision, over a few edits of a comment once the page
+	// has settled (the browser optimizes the module in the background for
+	// a while after it loads).
+	time.Sleep(2 * time.Second)
+	var ks, compile []float64
+	for i := 0; i < 7; i++ {
+		p.typeAt("# connrules default policy", 0, "x")
+		p.waitLint()
+		perf := eval[map[string]float64](p, `globalThis.__connrulesPerf`)
+		ks = append(ks, perf["keystroke_ms"])
+		compile = append(compile, perf["compile_ms"])
+		time.Sleep(200 * time.Millisecond)
+	}
+	slices.Sort(ks)
+	slices.Sort(compile)
+	t.Logf("keystroke to decision over %d edits: min %.0f ms, median %.0f ms, max %.0f ms (compile: min %.0f, median %.0f ms)",
+		len(ks), ks[0], ks[len(ks)/2], ks[len(ks)-1], compile[0], compile[len(compile)/2])
 	// A second visit revalidates the files (304) and starts again.
 	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
 	warm := eval[map[string]float64](p, `globalThis.__connrulesPerf`)
