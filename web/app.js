@@ -778,7 +778,7 @@ function lastRetry() { return state.last?.public?.retry_after || state.last?.res
 
 const SCENARIOS = [
   {
-    id: "daily", title: "Hit the daily limit",
+    id: "daily", story: "daily_limit.yaml", title: "Hit the daily limit",
     steps: [
       ["alice picks bob", () => { pick("alice", "bob"); return "2nd degree via carol"; }],
       ["alice sends (and withdraws) invitations until today's quota is used", () => sendUntil("alice", "bob", "day", false)],
@@ -788,7 +788,7 @@ const SCENARIOS = [
     ],
   },
   {
-    id: "weekly", title: "Exceed the weekly limit",
+    id: "weekly", story: "weekly_limit_restriction.yaml", title: "Exceed the weekly limit",
     steps: [
       ["carol (premium) picks judy", () => { pick("carol", "judy"); return "2nd degree via alice"; }],
       ["carol uses the week's quota, day after day", () => sendUntil("carol", "judy", "week", true)],
@@ -805,7 +805,7 @@ const SCENARIOS = [
     ],
   },
   {
-    id: "blocked", title: "Blocked",
+    id: "blocked", story: "blocked_generic.yaml", title: "Blocked",
     steps: [
       ["bob blocks alice", () => { pick("alice", "bob"); const r = act({ op: "block", from: "bob", to: "alice" }); state.last = r && { ...r, title: "bob blocked alice", pair: ["alice", "bob"] }; return r ? "blocked" : "failed"; }],
       ["alice invites bob: she sees only the generic message", () => inviteStep("alice", "bob")],
@@ -814,14 +814,14 @@ const SCENARIOS = [
     ],
   },
   {
-    id: "auto", title: "Auto-accept",
+    id: "auto", story: "auto_accept.yaml", title: "Auto-accept",
     steps: [
       ["dave auto-accepts anyone from Acme; alice works at Acme", () => { pick("alice", "dave"); return "dave: auto_accept companies [Acme]"; }],
       ["alice invites dave", () => inviteStep("alice", "dave", "Hi Dave, fellow Acme alum here.")],
     ],
   },
   {
-    id: "ignored", title: "Ignored three times",
+    id: "ignored", story: "ignore_cooldown.yaml", title: "Ignored three times",
     steps: (() => {
       const s = [["alice picks grace", () => { pick("alice", "grace"); return "2nd degree via judy"; }]];
       for (let n = 1; n <= 3; n++) {
@@ -839,7 +839,7 @@ const SCENARIOS = [
     })(),
   },
   {
-    id: "softban", title: "Soft-banned sender",
+    id: "softban", story: "soft_banned.yaml", title: "Soft-banned sender",
     steps: [
       ["ivan is soft-banned; he invites carol", () => { pick("ivan", "carol"); return inviteStep("ivan", "carol"); }],
       ["carol's inbox: nothing arrived", () => { pick("ivan", "carol"); const v = state.sim.view("ivan", "carol"); return `${v.invitations.filter((i) => i.to === "carol" && i.delivery !== "shadow" && i.status === "pending").length} visible to carol`; }],
@@ -849,7 +849,10 @@ const SCENARIOS = [
 
 function buildScenarios() {
   const box = $("#scenarios");
-  box.replaceChildren(...SCENARIOS.map((sc) => el("button", { type: "button", class: "btn small", dataset: { scenario: sc.id }, onclick: () => openPlayer(sc) }, sc.title)));
+  box.replaceChildren(...SCENARIOS.map((sc) => el("button", {
+    type: "button", class: "btn small", dataset: { scenario: sc.id }, onclick: () => openPlayer(sc),
+    title: `Replay on the seed network; the same story runs in CI as examples/scenarios/${sc.story}`,
+  }, sc.title)));
 }
 
 function openPlayer(sc) {
@@ -867,6 +870,7 @@ function openPlayer(sc) {
 function renderPlayer() {
   const p = state.player;
   if (!p) return;
+  $("#player-title").replaceChildren(el("b", {}, p.sc.title), el("span", { class: "muted small" }, ` · step ${Math.min(p.i, p.sc.steps.length)} of ${p.sc.steps.length} · the same story as examples/scenarios/${p.sc.story}`));
   $("#player-steps").replaceChildren(...p.sc.steps.map(([label], i) => el("li", { class: i < p.i ? "done" : i === p.i ? "current" : "", "aria-current": i === p.i ? "step" : null },
     label, p.results[i] ? [" → ", el("span", { class: "res" }, p.results[i])] : null)));
   const done = p.i >= p.sc.steps.length;

@@ -556,6 +556,9 @@ func TestScenarios(t *testing.T) {
 		if w := want[id]; w != "" && !strings.Contains(steps, w) {
 			t.Errorf("scenario %s never shows %s:\n%s", id, w, steps)
 		}
+		if w := eval[int](p, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+			t.Errorf("scenario %s: the page scrolls sideways by %d px at 1280x800", id, w)
+		}
 		if id == "weekly" {
 			p.screenshot("scenario-weekly")
 		}
