@@ -3,16 +3,19 @@
 // clicks buttons and reads what the page shows. It lives in its own
 // module so the browser driver stays out of the library's import graph.
 //
-// Run it with `make e2e` (which builds web/ first). It needs Debian's
-// chromium at /usr/bin/chromium, or $CHROMIUM; .ci/run installs it.
+// Run it with `make e2e` (which builds web/ first). Each test serves web/
+// with cmd/connrules-serve, built from the main module, on a free loopback
+// port, and starts its own headless Chromium with a fresh profile. It
+// needs Debian's chromium at /usr/bin/chromium, or $CHROMIUM; .ci/run
+// installs it.
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +27,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
-	"github.com/connrules/connrules/internal/webserve"
 )
 
 const webDir = "../"
@@ -58,7 +59,31 @@ func browserPath(t *testing.T) string {
 	return ""
 }
 
-// serve serves web/ on a free loopback port and returns its URL.
+// server is the connrules-serve binary that TestMain builds from
+// cmd/connrules-serve, so the tests serve web/ exactly as make demo does.
+var server string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "connrules-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	server = filepath.Join(dir, "connrules-serve")
+	build := exec.Command("go", "build", "-o", server, "./cmd/connrules-serve")
+	build.Dir = "../.."
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building cmd/connrules-serve:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// serve starts connrules-serve on a free loopback port and returns the
+// URL it prints.
 func serve(t *testing.T) string {
 	t.Helper()
 	for _, f := range []string{"index.html", "connrules.wasm", "wasm_exec.js", "policies/index.json"} {
@@ -66,14 +91,26 @@ func serve(t *testing.T) string {
 			t.Fatalf("web/%s is missing (%v): run `make e2e`, which builds web/ first", f, err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cmd := exec.Command(server, "-addr", "127.0.0.1:0", webDir)
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: webserve.Handler(webDir), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String() + "/"
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("connrules-serve printed no URL: %v", err)
+	}
+	_, url, ok := strings.Cut(strings.TrimSpace(line), ": ")
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("connrules-serve printed %q", line)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return url
 }
 
 // page is one fresh browser (its own user-data-dir, so its own
