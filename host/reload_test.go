@@ -148,6 +148,18 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	}
 }
 
+// write replaces a file at once, by rename, as editors and deploy tools
+// do: the watcher never sees it half-written.
+func write(t *testing.T, path string, b []byte) {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestWatchFile edits a policy file: a valid edit is picked up, an invalid
 // one is reported and the last good policy keeps serving.
 func TestWatchFile(t *testing.T) {
@@ -185,17 +197,13 @@ func TestWatchFile(t *testing.T) {
 			return nil
 		}
 	}
-	if err := os.WriteFile(path, invalidPolicy, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	write(t, path, invalidPolicy)
 	var list rules.ErrorList
 	if err := next(); !errors.As(err, &list) || list[0].Pos.Filename != path {
 		t.Fatalf("invalid edit: got %v, want positioned errors in %s", err, path)
 	}
 	check("a: limit 30")
-	if err := os.WriteFile(path, reloadPolicy("b", 60), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	write(t, path, reloadPolicy("b", 60))
 	if err := next(); err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,9 @@ import (
 // 500ms unless [WithWatchInterval] says otherwise), which works the same
 // on every platform and survives editors that replace the file.
 //
-// A changed file is compiled completely before it is swapped in, as
-// [Engine.Load] does: an invalid edit leaves the last good policy serving.
+// A change is loaded once two reads in a row agree, so a file caught
+// half-written is not loaded. It is compiled completely before it is
+// swapped in, as [Engine.Load] does: an invalid edit leaves the last good policy serving.
 // report, if not nil, is called from the watcher's goroutine after every
 // reload that follows the first, with nil or the error (a
 // [rules.ErrorList] for a policy with errors, or the error reading the
@@ -27,6 +28,7 @@ func (e *Engine) WatchFile(ctx context.Context, path string, report func(error))
 		err = e.Load(ctx, path, src)
 	}
 	last, lastErr := src, err
+	var pending []byte
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -51,8 +53,15 @@ func (e *Engine) WatchFile(ctx context.Context, path string, report func(error))
 				}
 				continue
 			case bytes.Equal(src, last):
+				pending = nil
 				continue // unchanged, or the same broken file, reported already
+			case !bytes.Equal(src, pending):
+				// Changed: wait until two reads agree, so that a file caught
+				// half-written is not reported as an error.
+				pending = src
+				continue
 			}
+			pending = nil
 			last = src
 			lastErr = e.Load(ctx, path, src)
 			if report != nil {
