@@ -523,7 +523,6 @@ function renderDecision() {
   }
   $("#decision-title").textContent = title;
   $("#decision-sub").replaceChildren(...[].concat(sub));
-  const inv = decisions.find((d) => d.trace && d.trace.length && d.outcome !== undefined);
   // The sender's view.
   const sv = $("#sender-view");
   if (pub && pub.outcome) {
@@ -564,7 +563,6 @@ function renderDecision() {
     tr.error ? el("span", { class: "err" }, " error: " + tr.error) : null))),
     (d.trace || []).length === 0 ? el("p", { class: "muted small" }, "No trace.") : null,
   )));
-  void inv;
   state.perf.decision_render_ms = performance.now() - t0;
 }
 
@@ -603,9 +601,9 @@ function renderLists(v) {
   const ib = $("#inbox");
   ib.replaceChildren(...pending.map((inv) => el("li", { dataset: { id: inv.id, from: inv.from } }, invLine(inv, "from " + inv.from),
     el("div", { class: "btnrow" },
-      el("button", { type: "button", class: "btn small primary accept", "aria-label": `Accept ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "accept", id: inv.id }, `${inv.to} accepted ${inv.from}'s invitation`) && selectPairAfter(inv) }, "Accept"),
-      el("button", { type: "button", class: "btn small ignore", "aria-label": `Ignore ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "ignore", id: inv.id }, `${inv.to} ignored ${inv.from}'s invitation`) && selectPairAfter(inv) }, "Ignore"),
-      el("button", { type: "button", class: "btn small reject", "aria-label": `Reject ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "reject", id: inv.id }, `${inv.to} rejected ${inv.from}'s invitation`) && selectPairAfter(inv) }, "Reject"),
+      el("button", { type: "button", class: "btn small primary accept", "aria-label": `Accept ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "accept", id: inv.id }, `${inv.to} accepted ${inv.from}'s invitation`) }, "Accept"),
+      el("button", { type: "button", class: "btn small ignore", "aria-label": `Ignore ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "ignore", id: inv.id }, `${inv.to} ignored ${inv.from}'s invitation`) }, "Ignore"),
+      el("button", { type: "button", class: "btn small reject", "aria-label": `Reject ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "reject", id: inv.id }, `${inv.to} rejected ${inv.from}'s invitation`) }, "Reject"),
     ))), ...closed.map((inv) => el("li", { class: "closed" }, invLine(inv, "from " + inv.from))));
   if (!pending.length && !closed.length) ib.append(el("li", { class: "empty" }, `${state.recipient} has no invitations.`));
   const sent = v.invitations.filter((i) => i.from === state.sender);
@@ -613,17 +611,9 @@ function renderLists(v) {
   const sc = sent.filter((i) => i.status !== "pending").slice(0, 5);
   const sb = $("#sent");
   sb.replaceChildren(...sp.map((inv) => el("li", { dataset: { id: inv.id, to: inv.to } }, invLine(inv, "to " + inv.to),
-    el("div", { class: "btnrow" }, el("button", { type: "button", class: "btn small withdraw", "aria-label": `Withdraw the invitation to ${inv.to}`, onclick: () => actAndShow({ op: "withdraw", id: inv.id }, `${inv.from} withdrew the invitation to ${inv.to}`) && selectPairAfter(inv) }, "Withdraw")))),
+    el("div", { class: "btnrow" }, el("button", { type: "button", class: "btn small withdraw", "aria-label": `Withdraw the invitation to ${inv.to}`, onclick: () => actAndShow({ op: "withdraw", id: inv.id }, `${inv.from} withdrew the invitation to ${inv.to}`) }, "Withdraw")))),
   ...sc.map((inv) => el("li", { class: "closed" }, invLine(inv, "to " + inv.to))));
   if (!sp.length && !sc.length) sb.append(el("li", { class: "empty" }, `${state.sender} has sent no invitations.`));
-}
-
-function selectPairAfter(inv) {
-  // Keep the result visible: it belongs to the pair on screen.
-  if (state.last) state.last.pair = [state.sender, state.recipient];
-  render();
-  void inv;
-  return true;
 }
 
 function meterRow(label, w, key) {

@@ -348,6 +348,7 @@ func TestLoadFigures(t *testing.T) {
 	t.Logf("wasm over the wire: %.0f bytes (%.2f MB, gzip) of %.2f MB; engine ready at %.0f ms; first decision at %.0f ms after navigation start, %.0f ms after DOMContentLoaded",
 		perf["wasm_encoded_bytes"], perf["wasm_encoded_bytes"]/1048576, perf["wasm_decoded_bytes"]/1048576,
 		perf["engine_ready_ms"], perf["first_decision_ms"], perf["first_decision_after_dcl_ms"])
+	t.Logf("marks: %s", eval[string](p, `performance.getEntriesByType("mark").map(m => m.name + " " + m.startTime.toFixed(0)).join(", ")`))
 	if perf["wasm_encoded_bytes"] >= perf["wasm_decoded_bytes"] {
 		t.Errorf("the module was not served compressed: %v", perf)
 	}
