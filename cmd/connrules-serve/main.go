@@ -18,8 +18,10 @@ import (
 	"github.com/connrules/connrules/internal/webserve"
 )
 
+const defaultAddr = "127.0.0.1:8080"
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free one")
+	addr := flag.String("addr", defaultAddr, "address to listen on; port 0 picks a free one")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: connrules-serve [-addr host:port] [dir]")
 		flag.PrintDefaults()
@@ -43,6 +45,11 @@ func run(addr, dir string) error {
 		fmt.Fprintf(os.Stderr, "connrules-serve: warning: %s/connrules.wasm is missing; run make demo\n", dir)
 	}
 	ln, err := net.Listen("tcp", addr)
+	if err != nil && addr == defaultAddr {
+		// The usual port is taken: any free one will do.
+		fmt.Fprintf(os.Stderr, "connrules-serve: %v; using a free port\n", err)
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return err
 	}
