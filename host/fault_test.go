@@ -155,6 +155,14 @@ func TestFailClosed(t *testing.T) {
 	if d, err := e.Decide(ctx, nil); err == nil || d.Reason != rules.ReasonServiceUnavailable || d.RetryAfter.IsZero() {
 		t.Errorf("nil request: %s %v", d.JSON(), err)
 	}
+	raw, _ := req.AppendJSON(nil)
+	want := `{"outcome":"hold","reason":"service_unavailable","rule":"","message":"The service is unavailable. Please try again shortly.","retry_after":"2026-03-02T10:00:30-08:00"}`
+	if out, err := e.DecideJSON(ctx, raw, false); !errors.Is(err, host.ErrNoPolicy) || string(out) != want {
+		t.Errorf("DecideJSON, no policy: %s %v", out, err)
+	}
+	if out, err := e.DecideBatchJSON(ctx, append(append(append(append([]byte("["), raw...), ','), raw...), ']'), false); !errors.Is(err, host.ErrNoPolicy) || string(out) != "["+want+","+want+"]" {
+		t.Errorf("DecideBatchJSON, no policy: %s %v", out, err)
+	}
 	if err := e.Load(ctx, "policies.yaml", readFile(t, "../policies.yaml")); err != nil {
 		t.Fatal(err)
 	}

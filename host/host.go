@@ -379,7 +379,8 @@ func (e *Engine) decide(ctx context.Context, req *rules.Request, explain bool) (
 
 // DecideJSON decides a request given as JSON and returns the decision's
 // JSON, exactly as the module wrote it. Malformed facts are an
-// invalid_request decision, not an error.
+// invalid_request decision, not an error. On an error the bytes are a
+// fail-closed service_unavailable decision, as Decide's are.
 func (e *Engine) DecideJSON(ctx context.Context, req []byte, explain bool) ([]byte, error) {
 	var res []byte
 	err := e.call(ctx, "decide", func(inst *instance) error {
@@ -387,7 +388,18 @@ func (e *Engine) DecideJSON(ctx context.Context, req []byte, explain bool) ([]by
 		res = append([]byte(nil), out...)
 		return err
 	})
-	return res, err
+	if err != nil {
+		return unavailableJSON(nil, req), err
+	}
+	return res, nil
+}
+
+// unavailableJSON appends the fail-closed answer for a request given as
+// JSON, with its stage and time when they can be read.
+func unavailableJSON(b, req []byte) []byte {
+	var r rules.Request
+	_ = rules.UnmarshalRequest(req, &r)
+	return unavailable(&r).AppendJSON(b)
 }
 
 // DecideBatch decides requests in one call into the module, which
@@ -447,7 +459,9 @@ func (e *Engine) decideBatch(ctx context.Context, reqs []*rules.Request, explain
 }
 
 // DecideBatchJSON decides a JSON array of requests and returns the JSON
-// array of decisions as the module wrote it.
+// array of decisions as the module wrote it. On an error the bytes are an
+// array of fail-closed decisions, one per request, or nil when the input
+// is not an array.
 func (e *Engine) DecideBatchJSON(ctx context.Context, reqs []byte, explain bool) ([]byte, error) {
 	var res []byte
 	err := e.call(ctx, "decide_batch", func(inst *instance) error {
@@ -455,7 +469,19 @@ func (e *Engine) DecideBatchJSON(ctx context.Context, reqs []byte, explain bool)
 		res = append([]byte(nil), out...)
 		return err
 	})
-	return res, err
+	if err != nil {
+		b := []byte{'['}
+		if guest.SplitArray(reqs, func(elem []byte) {
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = unavailableJSON(b, elem)
+		}) != nil {
+			return nil, err
+		}
+		return append(b, ']'), err
+	}
+	return res, nil
 }
 
 // Version is the module's self-description, as JSON.
