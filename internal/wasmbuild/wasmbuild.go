@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -71,8 +72,13 @@ func cleanEnv() []string {
 	return env
 }
 
+// goTool is the go command of the toolchain running this code, so that a
+// test rebuilds the module with the toolchain it runs under.
 func goTool() string {
-	if root := os.Getenv("GOROOT"); root != "" {
+	for _, root := range []string{os.Getenv("GOROOT"), runtime.GOROOT()} {
+		if root == "" {
+			continue
+		}
 		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
 			return p
 		}
