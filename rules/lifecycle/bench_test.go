@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/rules/lifecycle"
 )
 
@@ -73,14 +74,35 @@ func genNet() *benchNet {
 	return benchData
 }
 
+// eventSink is a memory store whose event log is handed every event and
+// keeps none: the Network builds every event, as for a store that writes
+// them out, and the benchmark does not hold gigabytes of them.
+type eventSink struct {
+	*lifecycle.MemStore
+	n atomic.Int64
+}
+
+func (s *eventSink) Append(_ context.Context, e *lifecycle.Event) error {
+	e.Seq = uint64(s.n.Add(1))
+	return nil
+}
+
+func (s *eventSink) DiscardsEvents() bool { return false }
+
 // benchNetwork loads the generated network into a fresh memory store.
-func benchNetwork(b *testing.B) (*lifecycle.Network, *lifecycle.ManualClock, *benchNet) {
+// With events, every event is built and handed to the store's Append;
+// without, the store keeps no log and the Network builds no events.
+func benchNetwork(b *testing.B, events bool, dec lifecycle.Decider) (*lifecycle.Network, *lifecycle.ManualClock, *benchNet) {
 	g := genNet()
 	ctx := context.Background()
 	st := lifecycle.NewMemStore()
-	st.DiscardEvents() // events are built and numbered, not kept: a long run would hold gigabytes
+	st.DiscardEvents() // a long run would hold gigabytes of events
+	var store lifecycle.Store = st
+	if events {
+		store = &eventSink{MemStore: st}
+	}
 	clock := lifecycle.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, la))
-	n, err := lifecycle.New(lifecycle.Config{Policy: policy(b), Store: st, Clock: clock})
+	n, err := lifecycle.New(lifecycle.Config{Policy: policy(b), Store: store, Clock: clock, Decider: dec})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,14 +128,31 @@ func benchNetwork(b *testing.B) (*lifecycle.Network, *lifecycle.ManualClock, *be
 
 // BenchmarkInvite measures invitations per second through the whole
 // lifecycle (facts from the store, the degree search, the invite stage,
-// the atomic reserve, the deliver stage, the event log) on the native
-// engine and the memory store, over a generated network of 100k members.
-// The clock moves one second every 100 invitations, so daily limits bind
-// only for the busiest senders.
+// the atomic reserve, the deliver stage) on the native engine and the
+// memory store, over a generated network of 100k members. The clock moves
+// one second every 100 invitations, so daily limits bind only for the
+// busiest senders.
+//
+// serial and parallel run with a store that keeps no event log, so no
+// events are built; serial-events builds both events of every invitation
+// and hands them to the store's Append, as a store that keeps the log
+// would have them (without the cost of writing them anywhere).
+// stub-engine is not the engine: a decider that returns allow and inbox
+// without evaluating anything, to show what the lifecycle itself costs.
 func BenchmarkInvite(b *testing.B) {
-	for _, mode := range []string{"serial", "parallel"} {
+	stub := lifecycle.DeciderFunc(func(_ context.Context, req *rules.Request) (rules.Decision, error) {
+		if req.Stage == rules.StageDeliver {
+			return rules.Decision{Outcome: "inbox", Reason: "delivered"}, nil
+		}
+		return rules.Decision{Outcome: "allow", Reason: "sent"}, nil
+	})
+	for _, mode := range []string{"serial", "parallel", "serial-events", "stub-engine"} {
 		b.Run(mode, func(b *testing.B) {
-			n, clock, g := benchNetwork(b)
+			var dec lifecycle.Decider
+			if mode == "stub-engine" {
+				dec = stub
+			}
+			n, clock, g := benchNetwork(b, mode == "serial-events", dec)
 			ctx := context.Background()
 			var next, allowed atomic.Int64
 			invite := func() {
@@ -132,8 +171,8 @@ func BenchmarkInvite(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
-			if mode == "serial" {
+			start, cpu0 := time.Now(), cpuTime()
+			if mode != "parallel" {
 				for b.Loop() {
 					invite()
 				}
@@ -144,16 +183,17 @@ func BenchmarkInvite(b *testing.B) {
 					}
 				})
 			}
-			elapsed := time.Since(start)
+			elapsed, cpu := time.Since(start), cpuTime()-cpu0
 			b.ReportMetric(float64(next.Load())/elapsed.Seconds(), "invitations/s")
 			b.ReportMetric(float64(allowed.Load())/float64(next.Load()), "allowed/op")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(next.Load()), "cpu-ns/op")
 		})
 	}
 }
 
 // BenchmarkRelation is the bounded degree search alone.
 func BenchmarkRelation(b *testing.B) {
-	n, _, g := benchNetwork(b)
+	n, _, g := benchNetwork(b, false, nil)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(3, 4))
 	b.ReportAllocs()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,11 +30,15 @@ type MemStore struct {
 	adj     [][]int32 // adj[i]: sorted node numbers of node i's connections
 	byEmail map[string]int32
 	pairs   map[uint64]memPair
-	invs    []Invitation // invs[k-1] is "inv-k"
+	// invs holds the invitations in chunks of invChunk, so that storing
+	// the millionth never copies the first: invitation k (0-based), named
+	// "inv-<k+1>", is invs[k/invChunk][k%invChunk].
+	invs  [][]Invitation
+	ninvs int
 
 	emu      sync.Mutex
 	events   []Event
-	dropLog  bool
+	dropLog  atomic.Bool
 	eventSeq uint64
 
 	bits sync.Pool // *[]uint64 scratch bitsets for the degree search
@@ -50,6 +55,7 @@ type memNode struct {
 	sent    counters
 	recv    counters
 	over    winCount // over-limit attempts, in the week window
+	blocks  int      // blocks this member made or received
 	// contacts are imported emails, lower case.
 	contacts map[string]struct{}
 }
@@ -116,6 +122,9 @@ func (c *counters) add(w Windows) {
 			keep = append(keep, t)
 		}
 	}
+	if cap(keep) == 0 {
+		keep = make([]int64, 0, 4)
+	}
 	c.hour = append(keep, w.Now.UnixNano())
 	c.day.inc(w.Day)
 	c.week.inc(w.Week)
@@ -131,14 +140,18 @@ func NewMemStore() *MemStore {
 	}
 }
 
-// DiscardEvents makes the store number events but not keep them, for
-// long benchmarks. The default keeps every event.
+// DiscardEvents makes the store keep no events, for long benchmarks: a
+// [Network] then builds none (see [EventDiscarder]), and events appended
+// anyway are numbered and dropped. The default keeps every event.
 func (s *MemStore) DiscardEvents() {
 	s.emu.Lock()
-	s.dropLog = true
+	s.dropLog.Store(true)
 	s.events = nil
 	s.emu.Unlock()
 }
+
+// DiscardsEvents implements [EventDiscarder].
+func (s *MemStore) DiscardsEvents() bool { return s.dropLog.Load() }
 
 func notFound(what, id string) error { return fmt.Errorf("%s %q: %w", what, id, ErrNotFound) }
 
@@ -470,6 +483,14 @@ func (s *MemStore) SetBlock(_ context.Context, blocker, blocked string, on bool)
 	a, b := s.intern(blocker), s.intern(blocked)
 	k := pairOf(a, b)
 	p := s.pairs[k]
+	if p.blocked != on {
+		d := 1
+		if !on {
+			d = -1
+		}
+		s.nodes[a].blocks += d
+		s.nodes[b].blocks += d
+	}
 	p.blocked = on
 	s.putPair(k, p)
 	s.nodes[a].seq++
@@ -498,6 +519,9 @@ func (s *MemStore) Blocked(_ context.Context, a, b string) (bool, error) {
 }
 
 func (s *MemStore) blocked(a, b int32) bool {
+	if s.nodes[a].blocks == 0 || s.nodes[b].blocks == 0 {
+		return false
+	}
 	return s.pairs[pairOf(a, b)].blocked || s.pairs[pairOf(b, a)].blocked
 }
 
@@ -524,13 +548,18 @@ func (s *MemStore) UpdatePair(_ context.Context, from, to string, fn func(*PairR
 	return nil
 }
 
-// invIndex parses "inv-k" into k-1, the index into s.invs.
+const invChunk = 4096
+
+// inv returns invitation k (0-based). s.mu must be held.
+func (s *MemStore) inv(k int) *Invitation { return &s.invs[k/invChunk][k%invChunk] }
+
+// invIndex parses "inv-k" into k-1, its index (see MemStore.invs).
 func (s *MemStore) invIndex(id string) (int, bool) {
 	if !strings.HasPrefix(id, "inv-") {
 		return 0, false
 	}
 	k, err := strconv.ParseUint(id[4:], 10, 63)
-	if err != nil || k == 0 || k > uint64(len(s.invs)) || s.invs[k-1].ID != id {
+	if err != nil || k == 0 || k > uint64(s.ninvs) || s.inv(int(k-1)).ID != id {
 		return 0, false
 	}
 	return int(k - 1), true
@@ -544,7 +573,7 @@ func (s *MemStore) Invitation(_ context.Context, id string) (Invitation, error) 
 	if !ok {
 		return Invitation{}, notFound("invitation", id)
 	}
-	return s.invs[k], nil
+	return *s.inv(k), nil
 }
 
 // Pending implements [Store].
@@ -566,7 +595,7 @@ func (s *MemStore) pending(a, b int32) []Invitation {
 	}
 	out := make([]Invitation, len(ks))
 	for i, k := range ks {
-		out[i] = s.invs[k]
+		out[i] = *s.inv(int(k))
 	}
 	return out
 }
@@ -578,7 +607,7 @@ func (s *MemStore) PendingSentBefore(_ context.Context, t time.Time) ([]Invitati
 	var out []Invitation
 	for _, p := range s.pairs {
 		for _, k := range p.pending {
-			if inv := &s.invs[k]; inv.SentAt.Before(t) {
+			if inv := s.inv(int(k)); inv.SentAt.Before(t) {
 				out = append(out, *inv)
 			}
 		}
@@ -605,18 +634,18 @@ func (s *MemStore) UpdateInvitation(_ context.Context, inv Invitation, from stri
 	if !ok {
 		return false, notFound("invitation", inv.ID)
 	}
-	if s.invs[k].Status != from {
+	if s.inv(k).Status != from {
 		return false, nil
 	}
 	s.setStatus(k, inv)
 	return true, nil
 }
 
-// setStatus stores inv's status, delivery and closing time in s.invs[k],
+// setStatus stores inv's status, delivery and closing time in invitation k,
 // dropping it from its pair's pending list when it closes. s.mu must be
 // held for writing.
 func (s *MemStore) setStatus(k int, inv Invitation) {
-	cur := &s.invs[k]
+	cur := s.inv(k)
 	if cur.Status == StatusPending && inv.Status != StatusPending {
 		a, b := s.ids[cur.From], s.ids[cur.To]
 		pk := pairOf(a, b)
@@ -717,11 +746,19 @@ func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, 
 		rn.recvSeq++
 		rn.recv.add(r.Windows)
 	}
-	k := len(s.invs)
-	inv.ID = "inv-" + strconv.Itoa(k+1)
-	s.invs = append(s.invs, inv)
+	k := s.ninvs
+	var buf [24]byte
+	inv.ID = string(strconv.AppendInt(append(buf[:0], "inv-"...), int64(k+1), 10))
+	if k%invChunk == 0 {
+		s.invs = append(s.invs, make([]Invitation, invChunk))
+	}
+	*s.inv(k) = inv
+	s.ninvs++
 	if inv.Status == StatusPending {
-		pk := pairOf(is, s.intern(inv.To))
+		if !rok {
+			ir = s.intern(inv.To)
+		}
+		pk := pairOf(is, ir)
 		p := s.pairs[pk]
 		p.pending = append(p.pending, int32(k))
 		s.pairs[pk] = p
@@ -738,7 +775,7 @@ func (s *MemStore) AcceptInvitation(_ context.Context, a Acceptance) (bool, erro
 	if !ok {
 		return false, notFound("invitation", a.Invitation.ID)
 	}
-	cur := s.invs[k]
+	cur := *s.inv(k)
 	if cur.Status != StatusPending {
 		return false, fmt.Errorf("invitation %s (%s): %w", cur.ID, cur.Status, ErrNotPending)
 	}
@@ -775,7 +812,7 @@ func (s *MemStore) Append(_ context.Context, e *Event) error {
 	defer s.emu.Unlock()
 	s.eventSeq++
 	e.Seq = s.eventSeq
-	if !s.dropLog {
+	if !s.dropLog.Load() {
 		s.events = append(s.events, *e)
 	}
 	return nil

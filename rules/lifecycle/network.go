@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/connrules/connrules/rules"
@@ -73,6 +74,9 @@ type Network struct {
 	expiry time.Duration
 	budget int
 	limits map[string]Limits
+	span   atomic.Pointer[windowSpan]
+	// disc is the store as an [EventDiscarder], if it is one.
+	disc EventDiscarder
 }
 
 // New checks cfg and returns a Network.
@@ -102,6 +106,7 @@ func New(cfg Config) (*Network, error) {
 		n.expiry = d
 	}
 	n.limits = tierLimits(cfg.Policy)
+	n.disc, _ = n.store.(EventDiscarder)
 	return n, nil
 }
 
@@ -154,8 +159,26 @@ func (n *Network) Policy() *rules.Policy { return n.pol }
 // Store returns the network's store.
 func (n *Network) Store() Store { return n.store }
 
-// windows computes the quota windows of now in the policy's calendar.
-func (n *Network) windows(now time.Time) Windows { return WindowsAt(n.cal, now) }
+// windowSpan is a computed set of window starts and the instants they
+// stay valid until.
+type windowSpan struct {
+	day, nextDay, week, nextWeek, month, nextMonth time.Time
+}
+
+// windows computes the quota windows of now in the policy's calendar. The
+// day, week and month starts are computed with time zone arithmetic, so
+// the last ones are kept with their ends and reused while now is inside
+// all three: a day start is the same for every instant of that day.
+func (n *Network) windows(now time.Time) Windows {
+	if c := n.span.Load(); c != nil && !now.Before(c.day) && now.Before(c.nextDay) &&
+		!now.Before(c.week) && now.Before(c.nextWeek) && !now.Before(c.month) && now.Before(c.nextMonth) {
+		return Windows{Now: now, Hour: now.Add(-time.Hour), Day: c.day, Week: c.week, Month: c.month}
+	}
+	w := WindowsAt(n.cal, now)
+	n.span.Store(&windowSpan{day: w.Day, nextDay: n.cal.NextDay(now), week: w.Week, nextWeek: n.cal.NextWeek(now),
+		month: w.Month, nextMonth: n.cal.NextMonth(now)})
+	return w
+}
 
 // Now is the network clock's time.
 func (n *Network) Now() time.Time { return n.clock.Now() }
@@ -194,7 +217,22 @@ func (n *Network) Connect(ctx context.Context, a, b string) error {
 	return n.log(ctx, &Event{At: n.clock.Now(), Action: ActionConnect, Actor: a, Subject: b, Result: "connected"})
 }
 
+// EventDiscarder is implemented by a [Store] that may keep no event log,
+// such as a [MemStore] after [MemStore.DiscardEvents]. While
+// DiscardsEvents reports true, the Network does not call Append, and an
+// invitation does not even build its events: building events nobody keeps
+// costs two allocations of each invitation's few.
+type EventDiscarder interface {
+	DiscardsEvents() bool
+}
+
+// noLog reports whether the store keeps no events.
+func (n *Network) noLog() bool { return n.disc != nil && n.disc.DiscardsEvents() }
+
 func (n *Network) log(ctx context.Context, e *Event) error {
+	if n.noLog() {
+		return nil
+	}
 	e.V = EventVersion
 	if e.Policy == "" {
 		e.Policy = n.pol.Name()
@@ -257,6 +295,7 @@ type stageFacts struct {
 	req, dreq         rules.Request
 	sender, recipient rules.Member
 	first, deliver    rules.Decision
+	ev                Event // scratch when events are not logged
 }
 
 // facts builds the engine's request for a stage from a snapshot. The
@@ -367,9 +406,12 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 	if snap.RecipientFound {
 		subject = snap.Recipient.ID
 	}
-	ev := &Event{At: now, Action: ActionInvite, Actor: sender.ID, Subject: subject, Request: req, Decision: &f.first}
-	if in.Email != "" {
-		ev.Detail = map[string]any{"email": in.Email}
+	ev := &f.ev
+	if !n.noLog() {
+		ev = &Event{At: now, Action: ActionInvite, Actor: sender.ID, Subject: subject, Request: req, Decision: &f.first}
+		if in.Email != "" {
+			ev.Detail = map[string]any{"email": in.Email}
+		}
 	}
 
 	switch d.Outcome {
@@ -403,8 +445,10 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 		}
 		ev.Result = "refused"
 	}
-	if err := n.log(ctx, ev); err != nil {
-		return res, true, err
+	if !n.noLog() {
+		if err := n.log(ctx, ev); err != nil {
+			return res, true, err
+		}
 	}
 	if err := n.applyEffects(ctx, &res, d, sender.ID, subject, now); err != nil {
 		return res, true, err
@@ -476,9 +520,11 @@ func (n *Network) deliver(ctx context.Context, res *InviteResult, f *stageFacts,
 			Request: req, Decision: res.Deliver, Result: "not_delivered_" + cur.Status})
 	}
 	res.Invitation = inv
-	if err := n.log(ctx, &Event{At: now, Action: ActionDeliver, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,
-		Request: req, Decision: res.Deliver, Result: inv.Delivery}); err != nil {
-		return err
+	if !n.noLog() {
+		if err := n.log(ctx, &Event{At: now, Action: ActionDeliver, Actor: inv.From, Subject: inv.To, Invitation: inv.ID,
+			Request: req, Decision: res.Deliver, Result: inv.Delivery}); err != nil {
+			return err
+		}
 	}
 	switch inv.Delivery {
 	case DeliveryAutoAccept:
