@@ -54,6 +54,11 @@ func input(ptr, n uint32) ([]byte, bool) {
 //
 //go:wasmexport alloc
 func alloc(size uint32) (ptr uint32) {
+	defer func() {
+		if recover() != nil {
+			ptr = 0
+		}
+	}()
 	if size > maxInput {
 		return 0
 	}
@@ -66,7 +71,10 @@ func alloc(size uint32) (ptr uint32) {
 // free releases a buffer from alloc. Freeing an unknown pointer does nothing.
 //
 //go:wasmexport free
-func free(ptr uint32) { delete(bufs, ptr) }
+func free(ptr uint32) {
+	defer func() { _ = recover() }()
+	delete(bufs, ptr)
+}
 
 // load compiles the policy in src; name is the file name for positions.
 //
