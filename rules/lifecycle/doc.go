@@ -36,6 +36,9 @@
 // by the instant it starts, computed with the policy's time zone, so a
 // day is 23 or 25 hours long across a daylight-saving change and nothing
 // is off by an hour. The check and the increment are one atomic step:
-// [Store.Reserve] commits an invitation only if the sender's counters are
-// still the ones the engine decided on.
+// [Store.Reserve] commits an invitation only if the sender's counters, and
+// the recipient's received counters, are still the ones the engine
+// decided on. Likewise [Store.AcceptInvitation] connects two members only
+// if their connection counts are still the ones the accept stage's caps
+// were checked against.
 package lifecycle
