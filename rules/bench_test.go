@@ -94,3 +94,16 @@ func BenchmarkLoadDefaultPolicy(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkDecideDeliver(b *testing.B) {
+	p := loadDefault(b)
+	req := benchRequest()
+	req.Stage = rules.StageDeliver
+	if d := p.Decide(req); d.Outcome != "inbox" {
+		b.Fatalf("want inbox, got %+v", d)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Decide(req)
+	}
+}

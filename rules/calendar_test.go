@@ -73,3 +73,32 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestContainsAny(t *testing.T) {
+	src := `
+version: 1
+params: {words: ["crypto", "Click Here"]}
+stages:
+  invite:
+    default: {outcome: allow}
+    rules:
+      - id: spam
+        when: contains_any(note, params.words)
+        outcome: deny
+  deliver: {default: {outcome: inbox}}
+  accept: {default: {outcome: allow}}
+`
+	pol, err := rules.Load("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for note, want := range map[string]string{
+		"": "allow", "hello": "allow", "CRYPTO!": "deny", "please click here": "deny", "click her": "allow", "crypt": "allow", "Ünïcode crypto": "deny",
+	} {
+		req := baseRequest("")
+		req.Note = note
+		if got := pol.Decide(req).Outcome; got != want {
+			t.Errorf("%q: %s, want %s", note, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"strconv"
 	"time"
 
@@ -24,6 +25,7 @@ var helperNames = map[string]string{
 	"hours":       "hours(n): a duration of n hours",
 	"format_date": "format_date(t): t as \"Jan 2, 2006\" in the policy's time zone",
 	"format_time": "format_time(t): t as \"Jan 2, 2006 3:04 PM MST\" in the policy's time zone",
+	"contains_any": "contains_any(text, words): whether text contains any of words, ignoring case",
 }
 
 func helpers(c Calendar) []expr.Option {
@@ -42,7 +44,28 @@ func helpers(c Calendar) []expr.Option {
 		expr.Function("add_months", func(p ...any) (any, error) { return c.AddMonths(p[0].(time.Time), p[1].(int)), nil }, new(func(time.Time, int) time.Time)),
 		dur("days", 24*time.Hour), dur("weeks", 7*24*time.Hour), dur("hours", time.Hour),
 		format("format_date", "Jan 2, 2006"), format("format_time", "Jan 2, 2006 3:04 PM MST"),
+		expr.Function("contains_any", func(p ...any) (any, error) {
+			words, _ := p[1].([]string)
+			return containsAnyFold(p[0].(string), words), nil
+		}, new(func(string, []string) bool)),
 	}
+}
+
+// containsAnyFold reports whether text contains any word, ignoring case.
+// It allocates nothing, unlike any(words, lower(text) contains #), which
+// boxes every word.
+func containsAnyFold(text string, words []string) bool {
+	for _, w := range words {
+		if w == "" {
+			return true
+		}
+		for i := 0; i+len(w) <= len(text); i++ {
+			if strings.EqualFold(text[i:i+len(w)], w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // formatValue renders a ${...} hole of a message.
