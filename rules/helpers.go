@@ -2,8 +2,8 @@ package rules
 
 import (
 	"fmt"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -13,18 +13,18 @@ import (
 // expr's builtins. Each is a pure function of its arguments and the
 // policy's calendar: none reads the clock.
 var helperNames = map[string]string{
-	"next_day":    "next_day(t): the start of the day after t, in the policy's time zone",
-	"next_week":   "next_week(t): the first week start after t (week_start in the policy)",
-	"next_month":  "next_month(t): midnight on the first of the month after t",
-	"day_start":   "day_start(t): midnight of t's day",
-	"week_start":  "week_start(t): the latest week start at or before t",
-	"month_start": "month_start(t): midnight on the first of t's month",
-	"add_months":  "add_months(t, n): t plus n calendar months",
-	"days":        "days(n): a duration of n days",
-	"weeks":       "weeks(n): a duration of n weeks",
-	"hours":       "hours(n): a duration of n hours",
-	"format_date": "format_date(t): t as \"Jan 2, 2006\" in the policy's time zone",
-	"format_time": "format_time(t): t as \"Jan 2, 2006 3:04 PM MST\" in the policy's time zone",
+	"next_day":     "next_day(t): the start of the day after t, in the policy's time zone",
+	"next_week":    "next_week(t): the first week start after t (week_start in the policy)",
+	"next_month":   "next_month(t): midnight on the first of the month after t",
+	"day_start":    "day_start(t): midnight of t's day",
+	"week_start":   "week_start(t): the latest week start at or before t",
+	"month_start":  "month_start(t): midnight on the first of t's month",
+	"add_months":   "add_months(t, n): t plus n calendar months",
+	"days":         "days(n): a duration of n days",
+	"weeks":        "weeks(n): a duration of n weeks",
+	"hours":        "hours(n): a duration of n hours",
+	"format_date":  "format_date(t): t as \"Jan 2, 2006\" in the policy's time zone",
+	"format_time":  "format_time(t): t as \"Jan 2, 2006 3:04 PM MST\" in the policy's time zone",
 	"contains_any": "contains_any(text, words): whether text contains any of words, ignoring case",
 }
 
