@@ -470,8 +470,7 @@ function renderCard(sel, m, v) {
   if (s.auto_accept?.companies?.length || s.auto_accept?.schools?.length) settings.push("auto-accepts " + [...(s.auto_accept.companies || []), ...(s.auto_accept.schools || [])].join(", "));
   box.replaceChildren(
     el("div", { class: "name" }, m.id, " ", ...badges),
-    el("div", {}, `${m.company || "—"} · ${m.school || "—"}`),
-    el("div", { class: "muted" }, m.email || "no email"),
+    el("div", {}, `${m.company || "—"} · ${m.school || "—"} · `, el("span", { class: "muted" }, m.email || "no email")),
     el("div", { class: "muted" }, `${m.connections.length} connection${m.connections.length === 1 ? "" : "s"} · invitations: ${settings.join("; ")}`),
   );
 }
