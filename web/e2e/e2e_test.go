@@ -551,6 +551,19 @@ func TestAcceptConnectsAndUpdatesMeters(t *testing.T) {
 		t.Errorf("after a reload: %q", p.text("#pair-info"))
 	}
 	p.screenshot("accepted")
+	// Reset restores the seed network, and that too survives a reload.
+	eval[bool](p, `(window.confirm = () => true, true)`)
+	p.click("#btn-reset")
+	if got := p.waitText("#pair-degree", "2nd degree"); !strings.Contains(got, "2nd degree") {
+		t.Errorf("after Reset: %q", p.text("#pair-info"))
+	}
+	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	if got := p.text("#pair-degree"); !strings.Contains(got, "2nd degree") {
+		t.Errorf("after Reset and a reload: %q", p.text("#pair-info"))
+	}
+	if used, _ := p.meter("day"); used != 0 {
+		t.Errorf("day meter after Reset: %d", used)
+	}
 }
 
 // The scenario buttons play to the end without an error.
