@@ -359,14 +359,19 @@ function actAndShow(cmd, title) {
 
 function advance(duration) {
   const r = act({ op: "advance", duration });
-  if (r) { state.last = null; render(); }
+  if (r) { state.last = null; render(); noteExpired(r); }
+}
+
+function noteExpired(r) {
+  const n = r.result?.expired?.length || 0;
+  if (n) toast(`${n} pending invitation${n === 1 ? "" : "s"} expired.`);
 }
 
 function jumpToNextReset() {
   const t = state.view?.next_reset;
   if (!t) { toast("The sender has no reset ahead."); return; }
   const r = act({ op: "set_time", time: t });
-  if (r) { state.last = null; render(); toast("Jumped to " + fmtTime(t)); }
+  if (r) { state.last = null; render(); toast("Jumped to " + fmtTime(t)); noteExpired(r); }
 }
 
 function bindEvents() {

@@ -359,7 +359,8 @@ func (s *Sim) Do(c Command) (Result, error) {
 			if d <= 0 {
 				err = fmt.Errorf("advance by %s: the clock only moves forward", c.Duration)
 			} else {
-				out = s.clock.Advance(d)
+				s.clock.Advance(d)
+				out, err = s.tick(ctx)
 			}
 		}
 	case "set_time":
@@ -367,7 +368,7 @@ func (s *Sim) Do(c Command) (Result, error) {
 			err = fmt.Errorf("set_time %s: the clock only moves forward", c.Time.Format(time.RFC3339))
 		} else {
 			s.clock.Set(c.Time)
-			out = c.Time
+			out, err = s.tick(ctx)
 		}
 	case "member":
 		if c.Member == nil {
@@ -396,6 +397,20 @@ func (s *Sim) Do(c Command) (Result, error) {
 	}
 	s.journal = append(s.journal, c)
 	return res, nil
+}
+
+// Clock is what a clock move did: the new time and the invitations that
+// expired on the way.
+type Clock struct {
+	Now     time.Time              `json:"now"`
+	Expired []lifecycle.Invitation `json:"expired,omitempty"`
+}
+
+// tick runs what a moved clock makes due: the expiry sweep, so that the
+// page shows expired invitations as expired.
+func (s *Sim) tick(ctx context.Context) (Clock, error) {
+	exp, err := s.net.Expire(ctx)
+	return Clock{Now: s.clock.Now(), Expired: exp}, err
 }
 
 // Now is the clock's reading.

@@ -198,3 +198,22 @@ func TestVariantPolicies(t *testing.T) {
 		}
 	}
 }
+
+// Moving the clock past pending_expiry (180 days) expires pending
+// invitations, and the view shows them expired.
+func TestClockExpiresPendingInvitations(t *testing.T) {
+	s, _ := newSim(t)
+	r := invite(t, s, "alice", "bob")
+	do(t, s, sim.Command{Op: "advance", Duration: "179d"})
+	if v, _ := s.View("alice", "bob"); v.Pair.Pending != r.Invitation.ID {
+		t.Fatalf("pending after 179 days: %+v", v.Pair)
+	}
+	res := do(t, s, sim.Command{Op: "advance", Duration: "1d"})
+	if c := res.Result.(sim.Clock); len(c.Expired) != 1 || c.Expired[0].ID != r.Invitation.ID {
+		t.Fatalf("expired after 180 days: %+v", c)
+	}
+	v, _ := s.View("alice", "bob")
+	if v.Pair.Pending != "" || v.Invitations[0].Status != "expired" {
+		t.Errorf("after expiry: pair %+v, invitation %+v", v.Pair, v.Invitations[0])
+	}
+}
