@@ -186,3 +186,41 @@ func TestFailClosed(t *testing.T) {
 		t.Errorf("truncated batch: %v", err)
 	}
 }
+
+// TestTypedFallsBackToJSON: a request the wire format cannot carry as
+// JSON would (a note that is not UTF-8) goes as JSON, alone or in a
+// batch, and decides as the native engine does on the JSON round trip.
+func TestTypedFallsBackToJSON(t *testing.T) {
+	ctx := context.Background()
+	e := defaultEngine(t, host.WithPoolSize(1))
+	p, err := rules.Load("policies.yaml", readFile(t, "../policies.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := blockedRequest(t)
+	good.Pair.Blocked = false
+	good.Stage = rules.StageDeliver
+	bad := *good
+	bad.Note = "crypto caf\xe9" // spam_keywords, in bytes that are not UTF-8
+	native := func(r *rules.Request) string {
+		raw, _ := r.AppendJSON(nil)
+		rr, err := rules.DecodeRequest(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(p.Decide(rr).JSON())
+	}
+	d, err := e.Decide(ctx, &bad)
+	if err != nil || string(d.JSON()) != native(&bad) {
+		t.Errorf("single: %s %v, want %s", d.JSON(), err, native(&bad))
+	}
+	ds, err := e.DecideBatch(ctx, []*rules.Request{good, &bad, good})
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("batch: %v %v", ds, err)
+	}
+	for i, r := range []*rules.Request{good, &bad, good} {
+		if got := string(ds[i].JSON()); got != native(r) {
+			t.Errorf("batch %d: %s, want %s", i, got, native(r))
+		}
+	}
+}
