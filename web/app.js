@@ -5,7 +5,7 @@
 
 const $ = (sel) => document.querySelector(sel);
 const STORE_KEY = "connrules-demo-v1";
-const LINT_DELAY_MS = 10; // coalesces a burst of keystrokes (a compile blocks the thread, so queued ones collapse into one)
+const LINT_DELAY_MS = 0; // a timer still coalesces a burst of keystrokes: input events queued during a compile run before it fires
 
 const state = {
   sim: null,
