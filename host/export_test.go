@@ -24,6 +24,17 @@ func (e *Engine) Fault(ctx context.Context, kind uint32) error {
 		if !ok {
 			return in.guestError(out)
 		}
+		lastFault = string(out)
 		return nil
 	})
+}
+
+var lastFault string
+
+// MemStats returns the guest's runtime.MemStats summary (debug_fault 3).
+func (e *Engine) MemStats(ctx context.Context) string {
+	if err := e.Fault(ctx, 3); err != nil {
+		return err.Error()
+	}
+	return lastFault
 }

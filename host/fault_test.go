@@ -224,3 +224,37 @@ func TestTypedFallsBackToJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryStaysBounded decides for a long while, one at a time and in
+// batches: the instance's memory must stay bounded. Before every export
+// yielded to the scheduler, a GC cycle could stall inside the module and
+// the heap grew by about 120 KiB a batch until the instance ran out of
+// memory.
+func TestMemoryStaysBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decides 164,000 times")
+	}
+	ctx := context.Background()
+	e := defaultEngine(t, host.WithPoolSize(1))
+	req := blockedRequest(t)
+	req.Pair.Blocked = false
+	for range 100000 {
+		if _, err := e.Decide(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := make([]*rules.Request, 64)
+	for i := range batch {
+		batch[i] = req
+	}
+	for range 1000 {
+		if _, err := e.DecideBatch(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mem := e.InstanceMemory()
+	if len(mem) != 1 || mem[0] > 24<<20 {
+		t.Fatalf("instance memory %v bytes after 164,000 decisions; want at most 24 MiB", mem)
+	}
+	t.Logf("instance memory after 164,000 decisions: %.1f MiB", float64(mem[0])/(1<<20))
+}

@@ -12,11 +12,22 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"runtime"
+
 	"github.com/connrules/connrules/internal/guest"
 )
 
 // main is not run: a c-shared module is a reactor, started by _initialize.
 func main() {}
+
+// Every export that allocates ends with runtime.Gosched. In a reactor no
+// Go code runs between calls, and within a call nothing else is scheduled
+// unless the call yields, so the collector's background goroutines could
+// starve: a GC cycle that started inside a call never finished and the
+// heap grew until the instance ran out of memory (TestMemoryStaysBounded
+// in host/ caught it). Yielding once per call lets them run.
 
 var (
 	eng guest.Engine
@@ -91,6 +102,7 @@ func load(namePtr, nameLen, srcPtr, srcLen uint32) (res uint64) {
 		return
 	}
 	out, ok = eng.Load(string(name), src)
+	runtime.Gosched()
 	return
 }
 
@@ -109,6 +121,7 @@ func decide(ptr, n, flags uint32) (res uint64) {
 		return
 	}
 	out, ok = eng.DecideFlags(in, flags)
+	runtime.Gosched()
 	return
 }
 
@@ -127,6 +140,7 @@ func decideBatch(ptr, n, flags uint32) (res uint64) {
 		return
 	}
 	out, ok = eng.DecideBatchFlags(in, flags)
+	runtime.Gosched()
 	return
 }
 
@@ -162,6 +176,12 @@ func debugFault(kind uint32) (res uint64) {
 		for {
 			hog = append(hog, make([]byte, 1<<20))
 		}
+	case 3:
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		out = fmt.Appendf(nil, `{"heap_alloc":%d,"heap_sys":%d,"num_gc":%d,"next_gc":%d,"gc_sys":%d,"stack_sys":%d,"gcpercent_env":%q}`, m.HeapAlloc, m.HeapSys, m.NumGC, m.NextGC, m.GCSys, m.StackSys, os.Getenv("GOGC"))
+		ok = true
+		return
 	}
 	out = eng.Fail(guest.CodeBadInput, "debug_fault: unknown kind")
 	return
