@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -63,30 +64,32 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 	m.MemoryBudget = p.budget
 
 	idx := -1
-	if st.chain != nil {
-		prog, env := st.chain, any(req)
-		if req.Recipient != nil {
-			prog, env = st.chainVal, factsValue{req.Stage, req.Now, req.Note, *req.Sender, *req.Recipient, req.Pair}
-		}
-		out, err := m.Run(prog, env)
-		if err != nil {
-			// Find the rule that failed: the first one, in order, that errs
-			// before any rule holds.
-			for i, r := range st.rules {
-				held, rerr := runBool(m, r.when, req)
-				if rerr != nil {
-					return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, rerr.Error()), st, m, req, explain)
-				}
-				if held {
-					idx = i
-					break
-				}
-			}
-			if idx < 0 { // the chain failed but no single rule did: fail closed anyway
-				return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, "", err.Error()), st, m, req, explain)
-			}
-		} else {
+	if req.Recipient != nil && st.chain != nil {
+		out, err := m.Run(st.chain, factsValue{req.Stage, req.Now, req.Note, *req.Sender, *req.Recipient, req.Pair})
+		if err == nil {
 			idx = out.(int)
+		} else {
+			// Find the rule that failed by walking the rules one by one;
+			// if none does alone, fail closed all the same.
+			var r *rule
+			if idx, r, err = firstMatch(m, st, req); err == nil {
+				r, err = nil, errors.New("stage program failed: "+oneLine(err.Error()))
+			}
+			if err != nil {
+				id := ""
+				if r != nil {
+					id = r.id
+				}
+				return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, id, err.Error()), st, m, req, explain)
+			}
+		}
+	} else {
+		// Without a recipient the chain's by-value facts do not apply: walk
+		// the rules one by one (the first, not_found, usually decides).
+		var r *rule
+		var err error
+		if idx, r, err = firstMatch(m, st, req); err != nil {
+			return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, err.Error()), st, m, req, explain)
 		}
 	}
 	if idx < 0 {
@@ -114,6 +117,21 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 		d.Effects = append(d.Effects, ef)
 	}
 	return p.withTrace(d, st, m, req, explain)
+}
+
+// firstMatch runs a stage's rules in order and returns the index of the
+// first that holds (or -1), or the first rule that fails and its error.
+func firstMatch(m *vm.VM, st *stage, req *Request) (int, *rule, error) {
+	for i, r := range st.rules {
+		held, err := runBool(m, r.when, req)
+		if err != nil {
+			return -1, r, err
+		}
+		if held {
+			return i, nil, nil
+		}
+	}
+	return -1, nil, nil
 }
 
 func (p *Policy) withTrace(d Decision, st *stage, m *vm.VM, req *Request, explain bool) Decision {

@@ -71,10 +71,9 @@ type stage struct {
 	name  string
 	def   outcomeSpec
 	rules []*rule
-	// chain is every rule in one program: it returns the first match's
-	// index or -1. chainVal is the same against factsValue, used whenever
-	// there is a recipient (see factsValue).
-	chain, chainVal *vm.Program
+	// chain is every rule in one program, run against factsValue when
+	// there is a recipient: it returns the first match's index or -1.
+	chain *vm.Program
 }
 
 type outcomeSpec struct {
@@ -818,19 +817,15 @@ func (l *loader) chain(st *stage) {
 	}
 	b.WriteString("-1")
 	b.WriteString(strings.Repeat(")", len(st.rules)))
-	src := b.String()
-	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.AsInt())
-	prog, err := expr.Compile(src, opts...)
-	if err == nil {
-		st.chain = prog
-		opts[0] = expr.Env(factsValue{})
-		opts = append(opts, expr.Patch(recipientPresent{}))
-		st.chainVal, err = expr.Compile(src, opts...)
-	}
+	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt())
+	opts[0] = expr.Env(factsValue{})
+	prog, err := expr.Compile(b.String(), opts...)
 	if err != nil {
 		// Every rule compiled alone, so this is our bug, not the author's.
 		l.errPos(Position{l.src.file, 1, 1}, "", "internal: compiling stage "+st.name+": "+err.Error())
+		return
 	}
+	st.chain = prog
 }
 
 // recipientPresent rewrites recipient == nil to false (and != nil to true)

@@ -159,7 +159,7 @@ func (l *loader) testsBlock(defaults, tests *yaml.Node) {
 		raw, err := json.Marshal(req)
 		if err == nil {
 			t.raw = raw
-			t.req, err = DecodeRequest(raw)
+			t.req, err = DecodeRequestFast(raw)
 		}
 		if err != nil {
 			at := tn
