@@ -51,7 +51,7 @@ e2e: web
 
 ## wasm: both WebAssembly modules, reproducibly: host/connrules.wasm (wasip1,
 ## embedded by host/ and committed; run this after changing rules/ or
-## internal/guest, or TestEmbeddedModuleIsFresh fails) and bin/connrules-js.wasm.
+## wasm/guest, or TestEmbeddedModuleIsFresh fails) and bin/connrules-js.wasm.
 ## make test runs the three-runtime corpus (go test ./host: native, wazero, Node).
 wasm:
 	$(GO) run ./wasm/build

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
-	"github.com/connrules/connrules/internal/guest"
-	"github.com/connrules/connrules/internal/wasmbuild"
 	"github.com/connrules/connrules/rules"
+	"github.com/connrules/connrules/wasm/guest"
+	"github.com/connrules/connrules/wasm/wasmbuild"
 )
 
 // Benchmarks: native and wazero side by side, on the default policy and

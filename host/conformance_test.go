@@ -18,9 +18,9 @@ import (
 	"testing"
 
 	"github.com/connrules/connrules/host"
-	"github.com/connrules/connrules/internal/guest"
-	"github.com/connrules/connrules/internal/wasmbuild"
 	"github.com/connrules/connrules/rules"
+	"github.com/connrules/connrules/wasm/guest"
+	"github.com/connrules/connrules/wasm/wasmbuild"
 )
 
 // One corpus, three runtimes: testdata/corpus holds requests and the
@@ -31,7 +31,7 @@ import (
 
 var update = flag.Bool("update", false, "regenerate testdata/corpus from the generator and the native run")
 
-const corpusDir = "../testdata/corpus"
+const corpusDir = "testdata/corpus"
 
 type corpus struct {
 	cases    []corpusCase

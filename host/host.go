@@ -48,8 +48,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/connrules/connrules/internal/guest"
 	"github.com/connrules/connrules/rules"
+	"github.com/connrules/connrules/wasm/guest"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"

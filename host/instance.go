@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/connrules/connrules/internal/guest"
+	"github.com/connrules/connrules/wasm/guest"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )

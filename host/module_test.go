@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/connrules/connrules/host"
-	"github.com/connrules/connrules/internal/wasmbuild"
+	"github.com/connrules/connrules/wasm/wasmbuild"
 )
 
 // TestEmbeddedModuleIsFresh rebuilds the wasip1 module from the current

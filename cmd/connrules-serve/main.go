@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/connrules/connrules/internal/webserve"
+	"github.com/connrules/connrules/cmd/internal/webserve"
 )
 
 const defaultAddr = "127.0.0.1:8080"

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/connrules/connrules/internal/wasmbuild"
+	"github.com/connrules/connrules/wasm/wasmbuild"
 )
 
 func main() {

@@ -24,7 +24,7 @@ package main
 import (
 	"syscall/js"
 
-	"github.com/connrules/connrules/internal/guest"
+	"github.com/connrules/connrules/wasm/guest"
 )
 
 var eng guest.Engine

@@ -3,7 +3,7 @@
 package main
 
 // This file adds a second global for the browser demo (web/):
-// globalThis.connrulesSim runs internal/sim, a seeded network on the
+// globalThis.connrulesSim runs wasm/internal/sim, a seeded network on the
 // lifecycle under a policy the page can replace at any time.
 //
 //	start(seedJSON, filename, yaml) -> view        begin a session (throws if the policy does not load)
@@ -27,7 +27,7 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/connrules/connrules/internal/sim"
+	"github.com/connrules/connrules/wasm/internal/sim"
 )
 
 var simSession *sim.Sim

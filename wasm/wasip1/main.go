@@ -16,7 +16,7 @@ import (
 	"os"
 	"runtime"
 
-	"github.com/connrules/connrules/internal/guest"
+	"github.com/connrules/connrules/wasm/guest"
 )
 
 // main is not run: a c-shared module is a reactor, started by _initialize.
@@ -107,7 +107,7 @@ func load(namePtr, nameLen, srcPtr, srcLen uint32) (res uint64) {
 }
 
 // decide decides one request. flags bit 0 asks for an explain trace; bit
-// 1 says the request is in the wire format (internal/guest/wire.go), not JSON.
+// 1 says the request is in the wire format (wasm/guest/wire.go), not JSON.
 //
 //go:wasmexport decide
 func decide(ptr, n, flags uint32) (res uint64) {

@@ -7,17 +7,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connrules/connrules/internal/sim"
 	"github.com/connrules/connrules/rules/lifecycle"
+	"github.com/connrules/connrules/wasm/internal/sim"
 )
 
 func newSim(t *testing.T) (*sim.Sim, []byte) {
 	t.Helper()
-	seed, err := os.ReadFile("../../web/seed.json")
+	seed, err := os.ReadFile("../../../web/seed.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := os.ReadFile("../../policies.yaml")
+	pol, err := os.ReadFile("../../../policies.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestReplayRebuildsTheSameState(t *testing.T) {
 // The page offers every policy in examples/policies as a one-click
 // variant: each must load, run the seed network, and pass its own tests.
 func TestVariantPolicies(t *testing.T) {
-	files, err := filepath.Glob("../../examples/policies/*.yaml")
+	files, err := filepath.Glob("../../../examples/policies/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no variants: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/connrules/connrules/internal/webserve"
+	"github.com/connrules/connrules/cmd/internal/webserve"
 )
 
 func get(t *testing.T, h http.Handler, path string, gz bool) *http.Response {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connrules/connrules/internal/guest"
 	"github.com/connrules/connrules/rules"
+	"github.com/connrules/connrules/wasm/guest"
 )
 
 // TestWireCarriesWhatJSONCarries: a request through the wire format
