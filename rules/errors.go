@@ -14,6 +14,7 @@ type Position struct {
 	Column   int    `json:"column"`
 }
 
+// String formats the position as file:line:col.
 func (p Position) String() string {
 	return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, p.Column)
 }
@@ -30,6 +31,7 @@ type Error struct {
 	Snippet string `json:"snippet,omitempty"`
 }
 
+// Error formats the problem with its position, rule and caret snippet.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Pos.String())
@@ -49,6 +51,7 @@ func (e *Error) Error() string {
 // reports all of them at once, not only the first.
 type ErrorList []*Error
 
+// Error joins every problem, one after another, in source order.
 func (l ErrorList) Error() string {
 	parts := make([]string, len(l))
 	for i, e := range l {

@@ -118,6 +118,7 @@ type FactsError struct {
 	Msg   string
 }
 
+// Error says which field is wrong and why.
 func (e *FactsError) Error() string {
 	if e.Field == "" {
 		return "invalid request: " + e.Msg
