@@ -3,16 +3,43 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
 )
 
 // vms are reused across decisions: a VM keeps its stack between runs, so a
 // decision allocates almost nothing. A VM is never shared by two goroutines.
-var vms = sync.Pool{New: func() any { return &vm.VM{} }}
+var vms = sync.Pool{New: func() any { return newRunner() }}
+
+// runner is a VM plus a boxed factsValue that it reuses for every decision.
+type runner struct {
+	vm.VM
+	env any // holds a factsValue in a heap object owned by this runner
+	fv  *factsValue
+}
+
+func newRunner() *runner {
+	// Boxing an addressable reflect.Value always copies it to a fresh heap
+	// object; a plain any(factsValue{}) may share the runtime's read-only
+	// zero value, which must never be written.
+	env := reflect.New(reflect.TypeOf(factsValue{})).Elem().Interface()
+	return &runner{env: env, fv: (*factsValue)((*[2]unsafe.Pointer)(unsafe.Pointer(&env))[1])}
+}
+
+// facts copies req into the runner's box and returns it. Boxing a fresh
+// factsValue per decision costs a ~1 KiB allocation, most of a decision's
+// garbage. Fields read from the box are not addressable, so expr reads them
+// without copying; nothing read from it outlives the VM run, and a runner
+// serves one goroutine at a time.
+func (r *runner) facts(req *Request) any {
+	*r.fv = factsValue{req.Stage, req.Now, req.Note, *req.Sender, *req.Recipient, req.Pair}
+	return r.env
+}
 
 // Name is the policy's name, from its name: key.
 func (p *Policy) Name() string { return p.name }
@@ -59,13 +86,14 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
 	}
 	st := p.stages[req.Stage]
-	m := vms.Get().(*vm.VM)
-	defer vms.Put(m)
+	rn := vms.Get().(*runner)
+	defer vms.Put(rn)
+	m := &rn.VM
 	m.MemoryBudget = p.budget
 
 	idx := -1
 	if req.Recipient != nil && st.chain != nil {
-		out, err := m.Run(st.chain, factsValue{req.Stage, req.Now, req.Note, *req.Sender, *req.Recipient, req.Pair})
+		out, err := m.Run(st.chain, rn.facts(req))
 		if err == nil {
 			idx = out.(int)
 		} else {

@@ -2,8 +2,10 @@ package rules_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -364,5 +366,47 @@ func TestPolicyTestsCoverEveryRule(t *testing.T) {
 				t.Errorf("no test in policies.yaml for rule %s", id)
 			}
 		}
+	}
+}
+
+// TestConcurrentDecisionsAgree decides every table case from many
+// goroutines at once and checks each answer equals the one decided alone:
+// the pooled VMs and their reused facts never leak between decisions.
+func TestConcurrentDecisionsAgree(t *testing.T) {
+	p := loadDefault(t)
+	reqs := make([]*rules.Request, len(ruleCases))
+	want := make([]string, len(ruleCases))
+	wantExplain := make([]string, len(ruleCases))
+	for i, c := range ruleCases {
+		reqs[i] = baseRequest(c.stage)
+		if c.mutate != nil {
+			c.mutate(reqs[i])
+		}
+		want[i] = string(p.Decide(reqs[i]).JSON())
+		wantExplain[i] = string(p.Explain(reqs[i]).JSON())
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for n := 0; n < 200; n++ {
+				i := (g*7 + n*13) % len(reqs)
+				got, w := string(p.Decide(reqs[i]).JSON()), want[i]
+				if n%5 == 0 {
+					got, w = string(p.Explain(reqs[i]).JSON()), wantExplain[i]
+				}
+				if got != w {
+					errs <- fmt.Sprintf("case %q: %s, want %s", ruleCases[i].name, got, w)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
