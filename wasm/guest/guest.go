@@ -43,6 +43,7 @@ type Engine struct {
 	p   *rules.Policy
 	out []byte
 	req rules.Request
+	wc  wireCache // reused by each wire request
 }
 
 // Policy returns the loaded policy, or nil.
@@ -112,7 +113,7 @@ func (e *Engine) decide(b, raw []byte, flags uint32) ([]byte, error) {
 	e.req = rules.Request{}
 	if flags&FlagWire != 0 {
 		// The host wrote it: a malformed wire request is the host's bug.
-		if err := DecodeWire(raw, &e.req); err != nil {
+		if err := decodeWire(raw, &e.req, &e.wc); err != nil {
 			return b, err
 		}
 	} else if err := rules.UnmarshalRequest(raw, &e.req); err != nil {

@@ -169,15 +169,23 @@ func (w *wireEnc) member(m *rules.Member) {
 // DecodeWire decodes a wire request into r, which should be zero. Times
 // come back in the zone a JSON round trip would give them.
 func DecodeWire(b []byte, r *rules.Request) error {
-	d := wireDec{b: b}
+	return decodeWire(b, r, nil)
+}
+
+// decodeWire is DecodeWire that, when c is not nil, decodes the sender
+// and the recipient into c's members instead of allocating them (the
+// engine reuses them from one request to the next: nothing keeps a
+// request past its decision) and reuses the last fixed zone.
+func decodeWire(b []byte, r *rules.Request, c *wireCache) error {
+	d := wireDec{b: b, c: c}
 	if d.byte() != wireVersion {
 		return errors.New("wire request: unknown version")
 	}
 	r.Stage = d.str()
 	r.Now = d.time()
 	r.Note = d.str()
-	r.Sender = d.member()
-	r.Recipient = d.member()
+	r.Sender = d.member(0)
+	r.Recipient = d.member(1)
 	p := &r.Pair
 	p.Connected = d.bool()
 	p.Degree = d.int()
@@ -200,6 +208,14 @@ type wireDec struct {
 	b   []byte
 	i   int
 	bad bool
+	c   *wireCache // nil: allocate everything
+}
+
+// wireCache is what an Engine reuses from one wire request to the next.
+type wireCache struct {
+	ms   [2]rules.Member
+	zone *time.Location // the last fixed zone made, of offset off
+	off  int
 }
 
 func (d *wireDec) byte() byte {
@@ -288,7 +304,13 @@ func (d *wireDec) time() time.Time {
 		if _, lo := t.In(time.Local).Zone(); lo == off {
 			return t.In(time.Local)
 		}
-		return t.In(time.FixedZone("", off))
+		if d.c == nil {
+			return t.In(time.FixedZone("", off))
+		}
+		if d.c.zone == nil || d.c.off != off {
+			d.c.zone, d.c.off = time.FixedZone("", off), off
+		}
+		return t.In(d.c.zone)
 	}
 	d.bad = true
 	return time.Time{}
@@ -314,11 +336,17 @@ func (d *wireDec) counts() rules.Counts {
 	return rules.Counts{Hour: d.int(), Day: d.int(), Week: d.int(), Month: d.int()}
 }
 
-func (d *wireDec) member() *rules.Member {
+func (d *wireDec) member(k int) *rules.Member {
 	if d.byte() == 0 {
 		return nil
 	}
-	m := &rules.Member{}
+	var m *rules.Member
+	if d.c != nil {
+		m = &d.c.ms[k]
+		*m = rules.Member{}
+	} else {
+		m = &rules.Member{}
+	}
 	m.ID = d.str()
 	m.Kind = d.str()
 	m.Tier = d.str()
