@@ -82,6 +82,7 @@ type GuestError struct {
 	Message string `json:"error"`
 }
 
+// Error says what the module reported.
 func (e *GuestError) Error() string { return "connrules module: " + e.Message }
 
 // InstanceError is a call during which an instance trapped, ran out of
@@ -91,10 +92,12 @@ type InstanceError struct {
 	Err error
 }
 
+// Error names the call and the instance's failure.
 func (e *InstanceError) Error() string {
 	return fmt.Sprintf("connrules module: %s: instance failed and was replaced: %v", e.Op, e.Err)
 }
 
+// Unwrap returns the trap or exit error from wazero.
 func (e *InstanceError) Unwrap() error { return e.Err }
 
 type config struct {
