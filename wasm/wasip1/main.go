@@ -110,36 +110,32 @@ func load(namePtr, nameLen, srcPtr, srcLen uint32) (res uint64) {
 // 1 says the request is in the wire format (wasm/guest/wire.go), not JSON.
 //
 //go:wasmexport decide
-func decide(ptr, n, flags uint32) (res uint64) {
-	var out []byte
-	ok := false
-	defer func() { res = pack(out, ok) }()
-	defer guest.Recover(&eng, &out, &ok)
-	in, ok1 := input(ptr, n)
-	if !ok1 {
-		out = eng.Fail(guest.CodeBadInput, "decide: a buffer that alloc did not return, or a length past its end")
-		return
-	}
-	out, ok = eng.DecideFlags(in, flags)
-	runtime.Gosched()
-	return
+func decide(ptr, n, flags uint32) uint64 {
+	return call("decide", ptr, n, func(in []byte) ([]byte, bool) { return eng.DecideFlags(in, flags) })
 }
 
 // decide_batch decides a JSON array of requests into a JSON array of
 // decisions. flags as for decide.
 //
 //go:wasmexport decide_batch
-func decideBatch(ptr, n, flags uint32) (res uint64) {
+func decideBatch(ptr, n, flags uint32) uint64 {
+	return call("decide_batch", ptr, n, func(in []byte) ([]byte, bool) { return eng.DecideBatchFlags(in, flags) })
+}
+
+// call runs one export over the input buffer at ptr: it checks the buffer,
+// turns a panic into an error result, and yields before returning (see
+// RATIONALE, "Why does every export end with runtime.Gosched?").
+func call(op string, ptr, n uint32, f func([]byte) ([]byte, bool)) (res uint64) {
 	var out []byte
 	ok := false
 	defer func() { res = pack(out, ok) }()
 	defer guest.Recover(&eng, &out, &ok)
 	in, ok1 := input(ptr, n)
 	if !ok1 {
-		out = eng.Fail(guest.CodeBadInput, "decide_batch: a buffer that alloc did not return, or a length past its end")
+		out = eng.Fail(guest.CodeBadInput, op+": a buffer that alloc did not return, or a length past its end")
 		return
 	}
-	out, ok = eng.DecideBatchFlags(in, flags)
+	out, ok = f(in)
 	runtime.Gosched()
 	return
 }
