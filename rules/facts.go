@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -130,17 +127,8 @@ func (e *FactsError) Error() string {
 // are rejected so that a misspelt fact never silently reads as zero.
 func DecodeRequest(data []byte) (*Request, error) {
 	var r Request
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return nil, &FactsError{Field: ute.Field, Msg: fmt.Sprintf("expected %s, got JSON %s", ute.Type, ute.Value)}
-		}
-		return nil, &FactsError{Msg: err.Error()}
-	}
-	if dec.More() {
-		return nil, &FactsError{Msg: "trailing data after the request object"}
+	if err := unmarshalRequestSlow(data, &r); err != nil {
+		return nil, err
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err

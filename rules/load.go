@@ -340,7 +340,7 @@ func (l *loader) letBlock(n *yaml.Node) {
 		case slices.Contains(reservedNames, k.Value) || l.isFunc(k.Value):
 			l.errAt(k, "", fmt.Sprintf("let name %q is taken by a fact or helper", k.Value))
 			continue
-		case l.letIdx[k.Value] > 0 || len(l.lets) > 0 && l.lets[0].name == k.Value:
+		case l.hasLet(k.Value):
 			l.errAt(k, "", fmt.Sprintf("duplicate let %q", k.Value))
 			continue
 		}
@@ -350,6 +350,11 @@ func (l *loader) letBlock(n *yaml.Node) {
 			l.lets = append(l.lets, letDef{name: k.Value, node: v})
 		}
 	}
+}
+
+func (l *loader) hasLet(name string) bool {
+	_, ok := l.letIdx[name]
+	return ok
 }
 
 func (l *loader) stage(name string, n *yaml.Node) {
