@@ -194,6 +194,13 @@ func (p *Policy) checkTiers(req *Request) error {
 	return nil
 }
 
+// Invalid is the decision for facts that could not be decoded: the stage
+// fails closed with reason invalid_request, exactly as Decide does for facts
+// that fail validation. An unknown stage is treated as invite.
+func (p *Policy) Invalid(stage string, err error) Decision {
+	return p.failClosed(stage, ReasonInvalidRequest, "", err.Error())
+}
+
 // failClosed is the answer when a stage cannot be decided.
 func (p *Policy) failClosed(stage, reason, ruleID, msg string) Decision {
 	if _, ok := StageOutcomes[stage]; !ok {

@@ -184,3 +184,10 @@ func ExampleUnavailable() {
 	fmt.Println(string(rules.Unavailable(rules.StageInvite, now, "").JSON()))
 	// Output: {"outcome":"deny","reason":"service_unavailable","rule":"","message":"The service is unavailable. Please try again shortly.","retry_after":"2026-03-02T10:00:30Z"}
 }
+
+func ExamplePolicy_Invalid() {
+	_, err := rules.DecodeRequest([]byte(`{"stage": "deliver"`))
+	d := examplePolicyLoaded().Invalid("deliver", err)
+	fmt.Println(d.Outcome, d.Reason, d.Diagnostics[0].Message)
+	// Output: hold invalid_request invalid request: unexpected EOF
+}

@@ -117,29 +117,12 @@ func (e *Engine) decide(b, raw []byte, flags uint32) ([]byte, error) {
 			return b, err
 		}
 	} else if err := rules.UnmarshalRequest(raw, &e.req); err != nil {
-		return InvalidRequest(e.p, e.req.Stage, err).AppendJSON(b), nil
+		return e.p.Invalid(e.req.Stage, err).AppendJSON(b), nil
 	}
 	if flags&FlagExplain != 0 {
 		return e.p.Explain(&e.req).AppendJSON(b), nil
 	}
 	return e.p.Decide(&e.req).AppendJSON(b), nil
-}
-
-// InvalidRequest is the decision for a request that could not be decoded:
-// the stage fails closed, exactly as [rules.Policy.Decide] does for facts
-// that fail validation. When the stage itself is unknown the request is
-// treated as an invitation, as Decide treats a nil request.
-func InvalidRequest(p *rules.Policy, stage string, err error) rules.Decision {
-	outcome := "deny"
-	if stage == rules.StageDeliver {
-		outcome = "hold"
-	}
-	return rules.Decision{
-		Outcome:     outcome,
-		Reason:      rules.ReasonInvalidRequest,
-		Message:     p.GenericMessage(),
-		Diagnostics: []rules.Diagnostic{{Message: err.Error()}},
-	}
 }
 
 // DecideBatch decides a JSON array of requests and answers a JSON array
