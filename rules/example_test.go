@@ -72,7 +72,7 @@ func ExampleLoad() {
 		return
 	}
 	fmt.Println(p.Name(), len(p.Rules(rules.StageInvite)), "invite rules")
-	// Output: linkedin-default 23 invite rules
+	// Output: linkedin-default 25 invite rules
 }
 
 func ExampleLoad_errors() {

@@ -41,9 +41,14 @@ type Member struct {
 	Status string `json:"status" expr:"status"` // active|restricted|soft_banned|deactivated|closed
 	// RestrictedUntil is the end of a restriction; zero when there is none.
 	RestrictedUntil time.Time `json:"restricted_until,omitzero" expr:"restricted_until"`
+	// SoftBannedUntil is the end of a soft ban (status soft_banned); zero
+	// means the ban has no end.
+	SoftBannedUntil time.Time `json:"soft_banned_until,omitzero" expr:"soft_banned_until"`
 	Connections     int       `json:"connections" expr:"connections"`
 	Company         string    `json:"company" expr:"company"`
 	School          string    `json:"school" expr:"school"`
+	// Title is the member's job title, as recipients' settings list them.
+	Title string `json:"title,omitempty" expr:"title"`
 	// Sent and Received count invitations in the current windows, not counting this one.
 	Sent     Counts `json:"sent" expr:"sent"`
 	Received Counts `json:"received" expr:"received"`
@@ -67,9 +72,11 @@ type Settings struct {
 	// Invitations is everyone|email_or_contacts|contacts_only|mutual|
 	// second_degree|third_degree|nobody. Empty means everyone.
 	Invitations string `json:"invitations" expr:"invitations"`
-	// Companies and Schools, when not empty, admit only senders from them.
+	// Companies, Schools and Titles, when not all empty, admit only
+	// senders from a listed company or school or with a listed title.
 	Companies           []string   `json:"companies" expr:"companies"`
 	Schools             []string   `json:"schools" expr:"schools"`
+	Titles              []string   `json:"titles,omitempty" expr:"titles"`
 	RequireConfirmation bool       `json:"require_confirmation" expr:"require_confirmation"`
 	AutoAccept          AutoAccept `json:"auto_accept" expr:"auto_accept"`
 }
@@ -78,6 +85,7 @@ type Settings struct {
 type AutoAccept struct {
 	Companies []string `json:"companies" expr:"companies"`
 	Schools   []string `json:"schools" expr:"schools"`
+	Titles    []string `json:"titles,omitempty" expr:"titles"`
 }
 
 // Pair is the relationship between sender and recipient, seen from the sender.

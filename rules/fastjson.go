@@ -508,12 +508,16 @@ func (d *fastDec) member(mp **Member) bool {
 			ok = d.null() || d.string(&m.Status)
 		case "restricted_until":
 			ok = d.time(&m.RestrictedUntil)
+		case "soft_banned_until":
+			ok = d.time(&m.SoftBannedUntil)
 		case "connections":
 			ok = d.null() || d.int(&m.Connections)
 		case "company":
 			ok = d.null() || d.string(&m.Company)
 		case "school":
 			ok = d.null() || d.string(&m.School)
+		case "title":
+			ok = d.null() || d.string(&m.Title)
 		case "sent":
 			ok = d.null() || d.counts(&m.Sent)
 		case "received":
@@ -584,6 +588,8 @@ func (d *fastDec) settings(s *Settings) bool {
 			ok = d.strings(&s.Companies)
 		case "schools":
 			ok = d.strings(&s.Schools)
+		case "titles":
+			ok = d.strings(&s.Titles)
 		case "require_confirmation":
 			ok = d.null() || d.bool(&s.RequireConfirmation)
 		case "auto_accept":
@@ -615,6 +621,8 @@ func (d *fastDec) autoAccept(a *AutoAccept) bool {
 			ok = d.strings(&a.Companies)
 		case "schools":
 			ok = d.strings(&a.Schools)
+		case "titles":
+			ok = d.strings(&a.Titles)
 		default:
 			return false
 		}
@@ -821,12 +829,22 @@ func appendMember(b []byte, m *Member) ([]byte, bool) {
 			return b, false
 		}
 	}
+	if !m.SoftBannedUntil.IsZero() {
+		b = append(b, `,"soft_banned_until":`...)
+		if b, ok = appendTime(b, m.SoftBannedUntil); !ok {
+			return b, false
+		}
+	}
 	b = append(b, `,"connections":`...)
 	b = strconv.AppendInt(b, int64(m.Connections), 10)
 	b = append(b, `,"company":`...)
 	b = appendString(b, m.Company)
 	b = append(b, `,"school":`...)
 	b = appendString(b, m.School)
+	if m.Title != "" {
+		b = append(b, `,"title":`...)
+		b = appendString(b, m.Title)
+	}
 	b = append(b, `,"sent":`...)
 	b = appendCounts(b, m.Sent)
 	b = append(b, `,"received":`...)
@@ -844,12 +862,20 @@ func appendMember(b []byte, m *Member) ([]byte, bool) {
 	b = appendStrings(b, s.Companies)
 	b = append(b, `,"schools":`...)
 	b = appendStrings(b, s.Schools)
+	if len(s.Titles) > 0 {
+		b = append(b, `,"titles":`...)
+		b = appendStrings(b, s.Titles)
+	}
 	b = append(b, `,"require_confirmation":`...)
 	b = strconv.AppendBool(b, s.RequireConfirmation)
 	b = append(b, `,"auto_accept":{"companies":`...)
 	b = appendStrings(b, s.AutoAccept.Companies)
 	b = append(b, `,"schools":`...)
 	b = appendStrings(b, s.AutoAccept.Schools)
+	if len(s.AutoAccept.Titles) > 0 {
+		b = append(b, `,"titles":`...)
+		b = appendStrings(b, s.AutoAccept.Titles)
+	}
 	return append(b, "}}}"...), true
 }
 

@@ -37,6 +37,15 @@ var ruleCases = []ruleCase{
 	{name: "not_found", mutate: func(r *rules.Request) { r.Recipient = nil }, outcome: "deny", reason: "not_found", rule: "not_found"},
 	{name: "self_invite", mutate: func(r *rules.Request) { r.Recipient.ID = r.Sender.ID }, outcome: "deny", reason: "self_invite", rule: "self_invite"},
 	{name: "company page", mutate: func(r *rules.Request) { r.Sender.Kind = "company" }, outcome: "deny", reason: "sender_not_person", rule: "sender_not_person"},
+	{name: "company page recipient", mutate: func(r *rules.Request) { r.Recipient.Kind = "company" }, outcome: "deny", reason: "recipient_not_person", rule: "recipient_not_person"},
+	{name: "restricted, 250th attempt past the week", mutate: func(r *rules.Request) {
+		r.Sender.Status, r.Sender.RestrictedUntil = "restricted", r.Now.Add(24*time.Hour)
+		r.Sender.Sent, r.Sender.OverLimit = rules.Counts{Week: 300}, 249
+	}, outcome: "deny", reason: "weekly_limit", rule: "weekly_limit_escalation", retry: at(2, 10, 0).Add(14 * 24 * time.Hour)},
+	{name: "restricted, 249th attempt past the week", mutate: func(r *rules.Request) {
+		r.Sender.Status, r.Sender.RestrictedUntil = "restricted", r.Now.Add(24*time.Hour)
+		r.Sender.Sent, r.Sender.OverLimit = rules.Counts{Week: 300}, 248
+	}, outcome: "deny", reason: "sender_restricted", rule: "sender_restricted", retry: time.Date(2026, 3, 9, 0, 1, 0, 0, time.FixedZone("PDT", -7*3600))},
 	{name: "sender closed", mutate: func(r *rules.Request) { r.Sender.Status = "closed" }, outcome: "deny", reason: "sender_inactive", rule: "sender_inactive"},
 	{name: "sender deactivated", mutate: func(r *rules.Request) { r.Sender.Status = "deactivated" }, outcome: "deny", reason: "sender_inactive", rule: "sender_inactive"},
 	{name: "restricted one second more", mutate: func(r *rules.Request) {
@@ -123,6 +132,9 @@ var ruleCases = []ruleCase{
 	{name: "accept", stage: "accept", outcome: "allow", reason: "connected"},
 	{name: "accept, recipient at 499", stage: "accept", mutate: func(r *rules.Request) { r.Recipient.Connections = 499 }, outcome: "allow", reason: "connected"},
 	{name: "accept, recipient at 500", stage: "accept", mutate: func(r *rules.Request) { r.Recipient.Connections = 500 }, outcome: "deny", reason: "connection_limit", rule: "accept_recipient_cap"},
+	{name: "accept by a company page", stage: "accept", mutate: func(r *rules.Request) { r.Recipient.Kind = "company" }, outcome: "deny", reason: "accept_not_person", rule: "accept_not_person"},
+	{name: "accept, restricted one second more", stage: "accept", mutate: func(r *rules.Request) { r.Recipient.RestrictedUntil = r.Now.Add(time.Second) }, outcome: "deny", reason: "restricted", rule: "accept_restricted", retry: at(2, 10, 0).Add(time.Second)},
+	{name: "accept, restriction ends exactly now", stage: "accept", mutate: func(r *rules.Request) { r.Recipient.RestrictedUntil = r.Now }, outcome: "allow", reason: "connected"},
 	{name: "accept, sender at 500", stage: "accept", mutate: func(r *rules.Request) { r.Sender.Connections = 500 }, outcome: "deny", reason: "connection_limit", rule: "accept_sender_cap"},
 }
 
@@ -200,7 +212,7 @@ func TestWeeklyLimitRestricts(t *testing.T) {
 	for _, c := range []struct {
 		over int
 		days int
-	}{{0, 7}, {249, 7}, {250, 14}, {600, 14}} {
+	}{{0, 7}, {248, 7}, {249, 14}, {600, 14}} { // over_limit counts the attempts before this one
 		req := baseRequest("")
 		req.Now = at(4, 9, 0) // Wednesday 4 March; DST begins on 8 March
 		req.Sender.Sent.Week, req.Sender.OverLimit = 300, c.over

@@ -192,6 +192,8 @@ func cloneMember(m Member) Member {
 	m.Settings.Schools = slices.Clone(m.Settings.Schools)
 	m.Settings.AutoAccept.Companies = slices.Clone(m.Settings.AutoAccept.Companies)
 	m.Settings.AutoAccept.Schools = slices.Clone(m.Settings.AutoAccept.Schools)
+	m.Settings.Titles = slices.Clone(m.Settings.Titles)
+	m.Settings.AutoAccept.Titles = slices.Clone(m.Settings.AutoAccept.Titles)
 	return m
 }
 

@@ -21,11 +21,15 @@ type Member struct {
 	Status  string `json:"status,omitempty"`
 	Company string `json:"company,omitempty"`
 	School  string `json:"school,omitempty"`
+	Title   string `json:"title,omitempty"`
 	// Email is matched against imported contacts and invitations by email.
 	Email    string         `json:"email,omitempty"`
 	Settings rules.Settings `json:"settings"`
 	// RestrictedUntil is the end of a restriction; zero when there is none.
 	RestrictedUntil time.Time `json:"restricted_until,omitzero"`
+	// SoftBannedUntil ends a soft ban: once it has passed, the member reads
+	// as active. Zero means the soft ban has no end.
+	SoftBannedUntil time.Time `json:"soft_banned_until,omitzero"`
 	// AcceptanceRate is the prior share of accepted invitations, used until
 	// the member's own answers outweigh it (see [Network.Invite]).
 	AcceptanceRate float64 `json:"acceptance_rate"`

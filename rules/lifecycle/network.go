@@ -253,12 +253,15 @@ func (n *Network) decide(ctx context.Context, req *rules.Request) (rules.Decisio
 // record, counters and connection count.
 func engineMember(dst *rules.Member, m *Member, u *Usage, conns int, now time.Time) {
 	status := m.Status
+	if status == "soft_banned" && !m.SoftBannedUntil.IsZero() && !m.SoftBannedUntil.After(now) {
+		status = "active" // a soft ban with an end lifts by itself, like a restriction
+	}
 	if status == "active" && m.RestrictedUntil.After(now) {
 		status = "restricted"
 	}
 	*dst = rules.Member{
 		ID: m.ID, Kind: m.Kind, Tier: m.Tier, Status: status, RestrictedUntil: m.RestrictedUntil,
-		Connections: conns, Company: m.Company, School: m.School,
+		SoftBannedUntil: m.SoftBannedUntil, Connections: conns, Company: m.Company, School: m.School, Title: m.Title,
 		Sent: u.Sent, Received: u.Received, OverLimit: u.OverLimit,
 		AcceptanceRate: m.acceptanceRate(), Settings: m.Settings,
 	}

@@ -238,12 +238,13 @@ func (r *runner) setup(ctx context.Context) error {
 		for i := lo; i <= hi; i++ {
 			m := lifecycle.Member{
 				ID: subst(ms.ID, i), Kind: ms.Kind, Tier: ms.Tier, Status: ms.Status,
-				Company: subst(ms.Company, i), School: subst(ms.School, i), Email: subst(ms.Email, i),
+				Company: subst(ms.Company, i), School: subst(ms.School, i), Title: subst(ms.Title, i), Email: subst(ms.Email, i),
 				AcceptanceRate: 0.5,
 				Settings: rules.Settings{
 					Invitations: ms.Settings.Invitations, Companies: ms.Settings.Companies, Schools: ms.Settings.Schools,
-					RequireConfirmation: ms.Settings.RequireConfirmation,
-					AutoAccept:          rules.AutoAccept{Companies: ms.Settings.AutoAccept.Companies, Schools: ms.Settings.AutoAccept.Schools},
+					Titles: ms.Settings.Titles, RequireConfirmation: ms.Settings.RequireConfirmation,
+					AutoAccept: rules.AutoAccept{Companies: ms.Settings.AutoAccept.Companies, Schools: ms.Settings.AutoAccept.Schools,
+						Titles: ms.Settings.AutoAccept.Titles},
 				},
 			}
 			if m.Email == "" {
@@ -254,6 +255,9 @@ func (r *runner) setup(ctx context.Context) error {
 			}
 			if ms.RestrictedUntil != nil {
 				m.RestrictedUntil = ms.RestrictedUntil.Time
+			}
+			if ms.SoftBannedUntil != nil {
+				m.SoftBannedUntil = ms.SoftBannedUntil.Time
 			}
 			tier := m.Tier
 			if tier == "" {

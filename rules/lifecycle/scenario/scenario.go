@@ -152,10 +152,12 @@ type MemberSpec struct {
 	Status          string       `yaml:"status"`
 	Company         string       `yaml:"company"`
 	School          string       `yaml:"school"`
+	Title           string       `yaml:"title"`
 	Email           string       `yaml:"email"`
 	Settings        SettingsSpec `yaml:"settings"`
 	AcceptanceRate  *float64     `yaml:"acceptance_rate"`
 	RestrictedUntil *Time        `yaml:"restricted_until"`
+	SoftBannedUntil *Time        `yaml:"soft_banned_until"`
 	Node            *yaml.Node   `yaml:"-"`
 }
 
@@ -164,10 +166,12 @@ type SettingsSpec struct {
 	Invitations         string   `yaml:"invitations"`
 	Companies           []string `yaml:"companies"`
 	Schools             []string `yaml:"schools"`
+	Titles              []string `yaml:"titles"`
 	RequireConfirmation bool     `yaml:"require_confirmation"`
 	AutoAccept          struct {
 		Companies []string `yaml:"companies"`
 		Schools   []string `yaml:"schools"`
+		Titles    []string `yaml:"titles"`
 	} `yaml:"auto_accept"`
 }
 
