@@ -180,6 +180,8 @@ func TestRequestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	odd.Sender.RestrictedUntil = time.Date(2026, 1, 1, 0, 0, 0, 5, time.UTC)
 	odd.Recipient.Settings.Companies = []string{}
 	odd.Recipient.Settings.AutoAccept.Schools = []string{"a", "b"}
+	odd.Sender.Title, odd.Sender.SoftBannedUntil = "Engineer", time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	odd.Recipient.Settings.Titles, odd.Recipient.Settings.AutoAccept.Titles = []string{}, []string{"CTO"}
 	odd.Pair.LastIgnoredAt = time.Date(2025, 1, 1, 0, 0, 0, 0, time.FixedZone("", 5*3600+1800))
 	odd.Pair.WithdrawnAt = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	rs = append(rs, odd, &rules.Request{})

@@ -19,9 +19,9 @@ import (
 //	request  = version(1) string(stage) time(now) string(note) member(sender) member(recipient) pair
 //	member   = 0 | 1 string(id) string(kind) string(tier) string(status) time(restricted_until)
 //	           int(connections) string(company) string(school) counts(sent) counts(received)
-//	           int(over_limit) float(acceptance_rate) settings
+//	           int(over_limit) float(acceptance_rate) settings time(soft_banned_until) string(title)
 //	settings = string(invitations) list(companies) list(schools) bool(require_confirmation)
-//	           list(auto_accept.companies) list(auto_accept.schools)
+//	           list(auto_accept.companies) list(auto_accept.schools) list(titles) list(auto_accept.titles)
 //	pair     = bool(connected) int(degree) int(mutual) bool(knows_email) bool(in_contacts)
 //	           bool(blocked) int(pending) int(ignored) time(last_ignored_at) bool(rejected) time(withdrawn_at)
 //	counts   = int(hour) int(day) int(week) int(month)
@@ -39,7 +39,7 @@ const (
 	FlagWire    = 1 << 1
 )
 
-const wireVersion = 1
+const wireVersion = 2 // 2: soft_banned_until, title and the titles lists
 
 var errWire = errors.New("malformed wire request")
 
@@ -164,6 +164,10 @@ func (w *wireEnc) member(m *rules.Member) {
 	w.bool(s.RequireConfirmation)
 	w.list(s.AutoAccept.Companies)
 	w.list(s.AutoAccept.Schools)
+	w.list(nilIfEmpty(s.Titles)) // JSON omits an empty titles list
+	w.list(nilIfEmpty(s.AutoAccept.Titles))
+	w.time(m.SoftBannedUntil)
+	w.str(m.Title)
 }
 
 // DecodeWire decodes a wire request into r, which should be zero. Times
@@ -371,5 +375,16 @@ func (d *wireDec) member(k int) *rules.Member {
 	s.RequireConfirmation = d.bool()
 	s.AutoAccept.Companies = d.list()
 	s.AutoAccept.Schools = d.list()
+	s.Titles = d.list()
+	s.AutoAccept.Titles = d.list()
+	m.SoftBannedUntil = d.time()
+	m.Title = d.str()
 	return m
+}
+
+func nilIfEmpty(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
 }

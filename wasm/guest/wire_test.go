@@ -40,6 +40,8 @@ func TestWireCarriesWhatJSONCarries(t *testing.T) {
 	sender.AcceptanceRate = 1.0 / 3
 	sender.Settings.Companies = []string{}
 	sender.Settings.AutoAccept.Schools = []string{"é", ""}
+	sender.Settings.Titles, sender.Settings.AutoAccept.Titles = []string{}, []string{"CTO"}
+	sender.SoftBannedUntil, sender.Title = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "Engineer"
 	odd.Note = "multi\nline ✓ <b>"
 	odd.Pair.LastIgnoredAt = time.Date(2020, 2, 29, 0, 0, 0, 0, time.UTC)
 	odd.Pair.Degree = -7
