@@ -44,6 +44,12 @@ func (h *hookStore) UpdateInvitation(ctx context.Context, inv lifecycle.Invitati
 	return ok, err
 }
 
+func (h *hookStore) CloseInvitation(ctx context.Context, c lifecycle.Closing) (lifecycle.Invitation, bool, error) {
+	inv, ok, err := h.MemStore.CloseInvitation(ctx, c)
+	h.fire("close")
+	return inv, ok, err
+}
+
 func (h *hookStore) Snapshot(ctx context.Context, q lifecycle.SnapshotQuery) (lifecycle.Snapshot, error) {
 	s, err := h.MemStore.Snapshot(ctx, q)
 	h.fire("Snapshot")
