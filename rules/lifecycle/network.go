@@ -763,7 +763,11 @@ func (n *Network) Withdraw(ctx context.Context, id string) (SentInvitation, erro
 		if inv.Status != StatusPending {
 			c.Status, c.SenderWithdrew = inv.Status, true
 		}
-		inv, err = n.closeOne(ctx, c, ActionWithdraw, inv.From, nil)
+		var detail map[string]any
+		if c.SenderWithdrew {
+			detail = map[string]any{"sender_only": true}
+		}
+		inv, err = n.closeOne(ctx, c, ActionWithdraw, inv.From, detail)
 		if errors.Is(err, ErrNotPending) {
 			continue // answered or blocked meanwhile: read the sender's view again
 		}
