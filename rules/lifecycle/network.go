@@ -363,7 +363,8 @@ type InviteInput struct {
 
 // InviteResult is everything an invitation attempt did.
 type InviteResult struct {
-	// Invitation is the stored invitation; its ID is empty when the invite
+	// Invitation is the stored invitation (the operator's view: never
+	// show it to the sender, show Sent); its ID is empty when the invite
 	// stage refused.
 	Invitation Invitation `json:"invitation"`
 	// Request is the invite stage's facts.
