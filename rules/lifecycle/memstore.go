@@ -36,6 +36,10 @@ type MemStore struct {
 	// "inv-<k+1>", is invs[k/invChunk][k%invChunk].
 	invs  [][]Invitation
 	ninvs int
+	// prevSent, chunked like invs, holds for invitation k 1 + the index of
+	// its sender's previous invitation (0 if none): a list per sender that
+	// costs no allocation per invitation.
+	prevSent [][]int32
 
 	emu      sync.Mutex
 	events   []Event
@@ -59,8 +63,9 @@ type memNode struct {
 	blocks  int      // blocks this member made or received
 	// contacts are imported emails, lower case.
 	contacts map[string]struct{}
-	// sentInvs are the indexes into invs of the member's invitations.
-	sentInvs []int32
+	// lastSent is 1 + the index into invs of the member's latest
+	// invitation, 0 if none; prevSent chains it to the earlier ones.
+	lastSent int32
 }
 
 // memPair is the state of an ordered pair of nodes.
@@ -628,11 +633,11 @@ func (s *MemStore) SentBy(_ context.Context, from string) ([]Invitation, error) 
 	if !ok {
 		return nil, nil
 	}
-	ks := s.nodes[i].sentInvs
-	out := make([]Invitation, len(ks))
-	for j, k := range ks {
-		out[j] = *s.inv(int(k))
+	var out []Invitation
+	for k := s.nodes[i].lastSent - 1; k >= 0; k = s.prevSent[k/invChunk][k%invChunk] - 1 {
+		out = append(out, *s.inv(int(k)))
 	}
+	slices.Reverse(out)
 	return out, nil
 }
 
@@ -840,10 +845,12 @@ func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, 
 	inv.ID = string(strconv.AppendInt(append(buf[:0], "inv-"...), int64(k+1), 10))
 	if k%invChunk == 0 {
 		s.invs = append(s.invs, make([]Invitation, invChunk))
+		s.prevSent = append(s.prevSent, make([]int32, invChunk))
 	}
 	*s.inv(k) = inv
 	s.ninvs++
-	sn.sentInvs = append(sn.sentInvs, int32(k))
+	s.prevSent[k/invChunk][k%invChunk] = sn.lastSent
+	sn.lastSent = int32(k + 1)
 	if inv.Status == StatusPending {
 		if !rok {
 			ir = s.intern(inv.To)

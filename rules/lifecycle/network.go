@@ -937,7 +937,8 @@ func (n *Network) ImportContacts(ctx context.Context, owner string, emails []str
 }
 
 // PendingFrom returns the oldest pending invitation from one member to
-// another, or an error wrapping ErrNotFound.
+// another as stored (what the recipient can answer), or an error wrapping
+// ErrNotFound. It is not the sender's view: that is [Network.Sent].
 func (n *Network) PendingFrom(ctx context.Context, from, to string) (Invitation, error) {
 	pend, err := n.store.Pending(ctx, from, to)
 	if err != nil {
