@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/rules/lifecycle"
@@ -49,7 +50,9 @@ func (w *senderWorld) act(step string, event func(*fixture)) {
 		}
 		w.see("withdraw: nothing pending")
 	case "later":
-		w.clock.Advance(36 * 60 * 60 * 1e9)
+		w.clock.Advance(36 * time.Hour)
+	case "expiry":
+		w.clock.Advance(w.n.PendingExpiry() + time.Hour)
 	case "event":
 		event(w.fixture)
 	default:
@@ -98,27 +101,37 @@ func TestSenderSeesNothingPrivate(t *testing.T) {
 		}
 	}
 	nothing := func(*fixture) {}
+	atCap := func(f *fixture) { // bob reaches the cap of 2 (policy below)
+		f.member(lifecycle.Member{ID: "dave", Tier: "premium"})
+		f.connect("bob", "dave")
+	}
 	full := "invite event list meter invite later list withdraw list meter invite list meter"
 	for _, c := range []struct {
 		name               string
 		private, reference func(*fixture)
 		script             string
+		replace            []string
 	}{
 		// A block closes alice's pending invitation; bob's new settings
 		// (another private refusal) leave it pending.
-		{"block after the invitation", block, notAcme, full},
-		{"block before the invitation", block, notAcme, "event " + full},
+		{"block after the invitation", block, notAcme, full, nil},
+		{"block before the invitation", block, notAcme, "event " + full, nil},
+		{"block, then the invitation expires", block, notAcme, "invite event list expiry list meter invite withdraw list", nil},
+		// The recipient at the connection cap, and bob's new settings.
+		{"recipient at the connection cap", atCap, notAcme, full,
+			[]string{"free:    {daily: 30,  weekly: 300, monthly: 0, connections: 500}",
+				"free:    {daily: 30,  weekly: 300, monthly: 0, connections: 2}"}},
 		// An auto-ignore and an invitation nobody answers.
-		{"nobody setting", settings(rules.Settings{Invitations: "nobody"}), nothing, "event " + full},
+		{"nobody setting", settings(rules.Settings{Invitations: "nobody"}), nothing, "event " + full, nil},
 		// A manual ignore and an invitation nobody answers, up to alice's
 		// withdrawal: after it, the resend rules (004, public) apply.
-		{"ignore", ignore, nothing, "invite event list meter invite later list withdraw list meter"},
+		{"ignore", ignore, nothing, "invite event list meter invite later list withdraw list meter", nil},
 		// A shadowed invitation and one nobody answers.
-		{"soft ban", softBan, nothing, "event " + full},
+		{"soft ban", softBan, nothing, "event " + full, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			run := func(event func(*fixture)) []string {
-				w := &senderWorld{fixture: newFixture(t, policy(t), monday)}
+				w := &senderWorld{fixture: newFixture(t, policy(t, c.replace...), monday)}
 				setup(w.fixture)
 				for _, step := range strings.Fields(c.script) {
 					w.act(step, event)
