@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -206,5 +207,75 @@ func TestMemberEditKeepsAConcurrentRestriction(t *testing.T) {
 	got, _ := f.store.Member(f.ctx, "alice")
 	if !got.RestrictedUntil.Equal(until) || got.Answered != 1 || got.Accepted != 1 || got.Company != "Acme" {
 		t.Fatalf("after the edit: restricted until %s, answered %d, accepted %d, company %q", got.RestrictedUntil, got.Answered, got.Accepted, got.Company)
+	}
+}
+
+// TestRacingProfileEditsKeepBoth: an edit lands between another edit's
+// read and its write; the late write conflicts, reads again, and both
+// edits survive. A write over a stale version is refused.
+func TestRacingProfileEditsKeepBoth(t *testing.T) {
+	f := newFixture(t, policy(t), monday)
+	f.member(lifecycle.Member{ID: "bob"})
+	stale, _ := f.store.Member(f.ctx, "bob")
+	calls := 0
+	_, err := f.n.UpdateMember(f.ctx, "bob", func(m *lifecycle.Member) {
+		calls++
+		if calls == 1 {
+			if _, err := f.n.UpdateMember(f.ctx, "bob", func(m *lifecycle.Member) { m.Company = "Initech" }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Tier = "premium"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.store.Member(f.ctx, "bob")
+	if got.Company != "Initech" || got.Tier != "premium" || calls != 2 {
+		t.Fatalf("company %q, tier %q after %d calls; want both edits, in 2", got.Company, got.Tier, calls)
+	}
+	stale.School = "MIT"
+	if err := f.store.PutMember(f.ctx, stale); !errors.Is(err, lifecycle.ErrConflict) {
+		t.Fatalf("write over a stale version: %v", err)
+	}
+}
+
+// TestReceivedCountersNeverGoBack: as TestWindowCountersNeverGoBack, for
+// the recipient's received counters: two senders, one recipient allowed 5
+// a day, already at 5 on Monday.
+func TestReceivedCountersNeverGoBack(t *testing.T) {
+	f := newFixture(t, policy(t, "recipient_daily_max: 1000", "recipient_daily_max: 5"), monday)
+	f.member(lifecycle.Member{ID: "bob"})
+	f.member(lifecycle.Member{ID: "carol", Tier: "premium"})
+	f.connect("carol", "bob")
+	for i := range 7 {
+		id := fmt.Sprintf("s%d", i)
+		f.member(lifecycle.Member{ID: id})
+		f.connect(id, "carol")
+		if i < 5 {
+			if res := f.invite(id, "bob"); res.Invite.Outcome != "allow" {
+				t.Fatalf("invitation %d: %+v", i, res.Invite)
+			}
+		}
+	}
+	beforeMidnight := time.Date(2026, 3, 2, 23, 59, 59, 0, la)
+	afterMidnight := time.Date(2026, 3, 3, 0, 0, 1, 0, la)
+	nTue, _ := lifecycle.New(lifecycle.Config{Policy: f.n.Policy(), Store: f.store, Clock: lifecycle.NewManualClock(afterMidnight)})
+	late := &hookClock{times: []time.Time{beforeMidnight, afterMidnight}}
+	late.hook = func() {
+		if res, err := nTue.Invite(f.ctx, lifecycle.InviteInput{From: "s5", To: "bob"}); err != nil || res.Invite.Outcome != "allow" {
+			t.Errorf("Tuesday's invitation: %+v, %v", res.Invite, err)
+		}
+	}
+	nLate, _ := lifecycle.New(lifecycle.Config{Policy: f.n.Policy(), Store: f.store, Clock: late})
+	res, err := nLate.Invite(f.ctx, lifecycle.InviteInput{From: "s6", To: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Invite.Outcome != "allow" || !res.Invitation.SentAt.Equal(afterMidnight) {
+		t.Fatalf("the late invitation: %s/%s sent at %s; want allowed on Tuesday", res.Invite.Outcome, res.Invite.Reason, res.Invitation.SentAt)
+	}
+	if m, _ := nTue.Meter(f.ctx, "bob"); m.Received.Day != 2 || m.Received.Week != 7 {
+		t.Fatalf("bob received %d on Tuesday, %d this week; want 2 and 7", m.Received.Day, m.Received.Week)
 	}
 }
