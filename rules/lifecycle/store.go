@@ -23,9 +23,10 @@ var ErrConflict = errors.New("changed meanwhile")
 // [Store.AcceptInvitation], and an answer, a withdrawal or a block's
 // closing of an invitation with its pair record in
 // [Store.CloseInvitation]. Counters per window never go back: a write in
-// a window older than the one a counter holds is refused. [Store.Snapshot] reads every fact of one
-// invitation in one call (one transaction in SQL, one script or pipeline
-// in Redis); the finer reads remain for tools and the other actions.
+// a window older than the one a counter holds is refused.
+// [Store.Snapshot] reads every fact of one invitation in one call (one
+// transaction in SQL, one script or pipeline in Redis); the finer reads
+// remain for tools and the other actions.
 //
 // Implementations must be safe for concurrent use.
 type Store interface {
@@ -115,8 +116,8 @@ type Store interface {
 	// on: both members, their counters in q.Windows, their connection
 	// counts, the relation searched within q.Budget, contacts, blocks, the
 	// pair's pending invitations, its hidden ones and its history. A
-	// missing sender is an error
-	// wrapping ErrNotFound; a missing recipient leaves RecipientFound false.
+	// missing sender is an error wrapping ErrNotFound; a missing recipient
+	// leaves RecipientFound false.
 	Snapshot(ctx context.Context, q SnapshotQuery) (Snapshot, error)
 
 	// Usage reads a member's counters in the windows w. A counter whose
@@ -141,10 +142,10 @@ type Store interface {
 	// have the connection counts in a, it stores the invitation's new
 	// status and closing time, connects the two members, counts an
 	// accepted answer for the sender and bumps the sender's Seq, in one
-	// step, and returns true. If a
-	// count changed it changes nothing and returns false: the caller reads
-	// again and decides again. If the invitation is no longer pending it
-	// returns an error wrapping ErrNotPending.
+	// step, and returns true. If a count changed it changes nothing and
+	// returns false: the caller reads again and decides again. If the
+	// invitation is no longer pending it returns an error wrapping
+	// ErrNotPending.
 	AcceptInvitation(ctx context.Context, a Acceptance) (bool, error)
 	// CountOverLimit increments the member's over-limit counter for the
 	// week w.Week if the member's Seq still equals seq and the counter
