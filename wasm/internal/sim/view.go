@@ -264,9 +264,6 @@ func (d *dryStore) Disconnect(context.Context, string, string) (bool, error) { r
 func (d *dryStore) AddContacts(context.Context, string, []string) error      { return nil }
 func (d *dryStore) SetBlock(context.Context, string, string, bool) error     { return nil }
 func (d *dryStore) Append(context.Context, *lifecycle.Event) error           { return nil }
-func (d *dryStore) UpdatePair(context.Context, string, string, func(*lifecycle.PairRecord)) error {
-	return nil
-}
 func (d *dryStore) CountOverLimit(context.Context, string, uint64, lifecycle.Windows) (bool, error) {
 	return true, nil
 }
