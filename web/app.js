@@ -610,12 +610,13 @@ function renderLists(v) {
       el("button", { type: "button", class: "btn small reject", "aria-label": `Reject ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "reject", id: inv.id }, `${inv.to} rejected ${inv.from}'s invitation`) }, "Reject"),
     ))), ...closed.map((inv) => el("li", { class: "closed" }, invLine(inv, "from " + inv.from))));
   if (!pending.length && !closed.length) ib.append(el("li", { class: "empty" }, `${state.recipient} has no invitations.`));
-  const sent = v.invitations.filter((i) => i.from === state.sender);
+  // The sender's own view: an ignored or blocked invitation reads pending.
+  const sent = v.sent || [];
   const sp = sent.filter((i) => i.status === "pending").slice(0, 20);
   const sc = sent.filter((i) => i.status !== "pending").slice(0, 5);
   const sb = $("#sent");
   sb.replaceChildren(...sp.map((inv) => el("li", { dataset: { id: inv.id, to: inv.to } }, invLine(inv, "to " + inv.to),
-    el("div", { class: "btnrow" }, el("button", { type: "button", class: "btn small withdraw", "aria-label": `Withdraw the invitation to ${inv.to}`, onclick: () => actAndShow({ op: "withdraw", id: inv.id }, `${inv.from} withdrew the invitation to ${inv.to}`) }, "Withdraw")))),
+    el("div", { class: "btnrow" }, el("button", { type: "button", class: "btn small withdraw", "aria-label": `Withdraw the invitation to ${inv.to}`, onclick: () => actAndShow({ op: "withdraw", id: inv.id }, `${state.sender} withdrew the invitation to ${inv.to}`) }, "Withdraw")))),
   ...sc.map((inv) => el("li", { class: "closed" }, invLine(inv, "to " + inv.to))));
   if (!sp.length && !sc.length) sb.append(el("li", { class: "empty" }, `${state.sender} has sent no invitations.`));
 }

@@ -40,5 +40,16 @@
 // the recipient's received counters, are still the ones the engine
 // decided on. Likewise [Store.AcceptInvitation] connects two members only
 // if their connection counts are still the ones the accept stage's caps
-// were checked against.
+// were checked against, and [Store.CloseInvitation] closes an invitation
+// together with the pair record the resend rules read. Counters per
+// window never go back.
+//
+// # The sender's view
+//
+// A sender is never told of an ignore or a block. Everything they look
+// at goes through [Invitation.SenderView]: [Network.Sent] (their sent
+// list), [Network.Withdraw], [InviteResult.Sent] and the pending count
+// the invite stage sees, so an ignored or blocked invitation reads as
+// pending, like one nobody answered, until they withdraw it or it
+// expires.
 package lifecycle

@@ -77,25 +77,37 @@ func ExampleNetwork_Ignore() {
 	ctx := context.Background()
 	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
 	_, _ = n.Ignore(ctx, res.Invitation.ID) // alice is not told
+	again, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	fmt.Println(again.Invite.Reason) // she still sees it pending
 
 	clock.Advance(24 * time.Hour)
-	again, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	_, _ = n.Withdraw(ctx, res.Invitation.ID)
+	again, _ = n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
 	fmt.Println(again.Invite.Reason, "until", again.Invite.RetryAfter.Format("Jan 2 15:04 MST"))
-	// Output: resend_cooldown until May 31 11:00 PDT
+	// Output:
+	// already_pending
+	// resend_cooldown until May 31 11:00 PDT
 }
 
 func ExampleNetwork_Block() {
 	n, _, _ := exampleNetwork()
 	ctx := context.Background()
-	_, _ = n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	first, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
 	br, _ := n.Block(ctx, "bob", "alice")
 	fmt.Println("withdrawn:", len(br.Withdrawn))
 
+	// alice is not told: her invitation still reads pending.
+	sent, _ := n.Sent(ctx, "alice")
+	fmt.Println(sent[0].Status)
+	mine, _ := n.Withdraw(ctx, first.Invitation.ID)
+	fmt.Println(mine.Status)
 	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
 	fmt.Println(res.Invite.Reason)
 	fmt.Println(res.Public.Message)
 	// Output:
 	// withdrawn: 1
+	// pending
+	// withdrawn
 	// blocked
 	// Unable to connect. You can't send an invitation to this member right now.
 }

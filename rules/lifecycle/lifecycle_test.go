@@ -331,6 +331,14 @@ func TestIgnoreRejectWithdraw(t *testing.T) {
 			t.Fatal(err)
 		}
 		lastIgnored = f.clock.Now()
+		// alice is not told: her invitation reads pending until she
+		// withdraws it; then the resend rules apply.
+		if res := f.invite("alice", "r1"); res.Invite.Reason != "already_pending" {
+			t.Fatalf("round %d, right after the ignore: %+v", round, res.Invite)
+		}
+		if inv, err := f.n.Withdraw(f.ctx, res.Invitation.ID); err != nil || inv.Status != lifecycle.StatusWithdrawn {
+			t.Fatalf("round %d, withdrawing the ignored invitation: %+v, %v", round, inv, err)
+		}
 		res = f.invite("alice", "r1")
 		switch round {
 		case 1:
@@ -387,6 +395,14 @@ func TestBlockWithdrawsBothWaysAndDisconnects(t *testing.T) {
 		if inv, _ := f.store.Invitation(f.ctx, id); inv.Status != lifecycle.StatusWithdrawn {
 			t.Fatalf("%s is %s after the block", id, inv.Status)
 		}
+	}
+	// alice still sees hers pending; once she withdraws it, the generic
+	// message.
+	if res := f.invite("alice", "r1"); res.Invite.Reason != "already_pending" {
+		t.Fatalf("after the block: %+v", res.Invite)
+	}
+	if _, err := f.n.Withdraw(f.ctx, out.Invitation.ID); err != nil {
+		t.Fatal(err)
 	}
 	res := f.invite("alice", "r1")
 	if res.Invite.Reason != "blocked" || res.Public != f.n.Policy().GenericDenial() {
@@ -454,8 +470,14 @@ func TestDeliverOutcomes(t *testing.T) {
 	if res.Invitation.Status != lifecycle.StatusIgnored || res.Public.Message != "Invitation sent." {
 		t.Fatalf("auto_ignore: %+v", res)
 	}
-	if p, _ := f.store.Pair(f.ctx, "alice", "nobody"); p.Ignored != 1 {
-		t.Fatalf("auto_ignore did not count as an ignore: %+v", p)
+	// The recipient's setting is not an answer to alice: it leaves no
+	// trace in the pair's resend facts, and alice sees her invitation
+	// pending.
+	if p, _ := f.store.Pair(f.ctx, "alice", "nobody"); p.Ignored != 0 {
+		t.Fatalf("auto_ignore counted as an ignore: %+v", p)
+	}
+	if res.Sent.Status != lifecycle.StatusPending || res.Sent.ID != res.Invitation.ID {
+		t.Fatalf("auto_ignore, the sender's view: %+v", res.Sent)
 	}
 }
 

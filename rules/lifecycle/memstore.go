@@ -19,8 +19,9 @@ import (
 //
 // One read-write lock guards the state: reads, [MemStore.Snapshot]
 // included, share it, and every conditional write ([MemStore.Reserve],
-// [MemStore.AcceptInvitation], [MemStore.CountOverLimit],
-// [MemStore.UpdateInvitation]) holds it exclusively for its whole check
+// [MemStore.AcceptInvitation], [MemStore.CloseInvitation],
+// [MemStore.CountOverLimit], [MemStore.UpdateInvitation],
+// [MemStore.PutMember]) holds it exclusively for its whole check
 // and write, which is what makes each one atomic. The event log has a lock
 // of its own.
 type MemStore struct {
@@ -35,6 +36,10 @@ type MemStore struct {
 	// "inv-<k+1>", is invs[k/invChunk][k%invChunk].
 	invs  [][]Invitation
 	ninvs int
+	// prevSent, chunked like invs, holds for invitation k 1 + the index of
+	// its sender's previous invitation (0 if none): a list per sender that
+	// costs no allocation per invitation.
+	prevSent [][]int32
 
 	emu      sync.Mutex
 	events   []Event
@@ -58,6 +63,9 @@ type memNode struct {
 	blocks  int      // blocks this member made or received
 	// contacts are imported emails, lower case.
 	contacts map[string]struct{}
+	// lastSent is 1 + the index into invs of the member's latest
+	// invitation, 0 if none; prevSent chains it to the earlier ones.
+	lastSent int32
 }
 
 // memPair is the state of an ordered pair of nodes.
@@ -65,10 +73,13 @@ type memPair struct {
 	rec     PairRecord
 	blocked bool    // from blocked to
 	pending []int32 // indexes into invs of pending invitations, oldest first
+	// hidden are the indexes of invitations closed out of the sender's
+	// sight that the sender has not withdrawn, oldest first.
+	hidden []int32
 }
 
 func (p *memPair) empty() bool {
-	return !p.blocked && len(p.pending) == 0 && p.rec == PairRecord{}
+	return !p.blocked && len(p.pending) == 0 && len(p.hidden) == 0 && p.rec == PairRecord{}
 }
 
 func pairOf(from, to int32) uint64 { return uint64(uint32(from))<<32 | uint64(uint32(to)) }
@@ -84,6 +95,10 @@ func (c winCount) in(start time.Time) int {
 	}
 	return 0
 }
+
+// ahead reports whether the counter holds a window later than start: a
+// write in start would make it go back.
+func (c winCount) ahead(start time.Time) bool { return c.n > 0 && c.start > start.UnixNano() }
 
 func (c *winCount) inc(start time.Time) {
 	s := start.UnixNano()
@@ -112,6 +127,12 @@ func (c *counters) read(w Windows) (n [4]int, oldest time.Time) {
 		}
 	}
 	return [4]int{n[0], c.day.in(w.Day), c.week.in(w.Week), c.month.in(w.Month)}, oldest
+}
+
+// ahead reports whether a day, week or month counter holds a window later
+// than w's.
+func (c *counters) ahead(w Windows) bool {
+	return c.day.ahead(w.Day) || c.week.ahead(w.Week) || c.month.ahead(w.Month)
 }
 
 func (c *counters) add(w Windows) {
@@ -213,11 +234,22 @@ func (s *MemStore) PutMember(_ context.Context, m Member) error {
 	m = cloneMember(m)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var stored uint64
+	if i, ok := s.member(m.ID); ok {
+		stored = s.nodes[i].m.Version
+	}
+	if m.Version != 0 && m.Version != stored {
+		return fmt.Errorf("member %q: version %d, stored %d: %w", m.ID, m.Version, stored, ErrConflict)
+	}
 	i := s.intern(m.ID)
 	nd := &s.nodes[i]
-	if nd.exists && nd.email != "" && s.byEmail[nd.email] == i {
-		delete(s.byEmail, nd.email)
+	if nd.exists {
+		if nd.email != "" && s.byEmail[nd.email] == i {
+			delete(s.byEmail, nd.email)
+		}
+		m.RestrictedUntil, m.Answered, m.Accepted = nd.m.RestrictedUntil, nd.m.Answered, nd.m.Accepted
 	}
+	m.Version = stored + 1
 	nd.m, nd.exists, nd.email = m, true, strings.ToLower(m.Email)
 	if nd.email != "" {
 		s.byEmail[nd.email] = i
@@ -539,17 +571,6 @@ func (s *MemStore) Pair(_ context.Context, from, to string) (PairRecord, error) 
 	return s.pairs[pairOf(a, b)].rec, nil
 }
 
-// UpdatePair implements [Store].
-func (s *MemStore) UpdatePair(_ context.Context, from, to string, fn func(*PairRecord)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := pairOf(s.intern(from), s.intern(to))
-	p := s.pairs[k]
-	fn(&p.rec)
-	s.putPair(k, p)
-	return nil
-}
-
 const invChunk = 4096
 
 // inv returns invitation k (0-based). s.mu must be held.
@@ -591,7 +612,11 @@ func (s *MemStore) Pending(_ context.Context, from, to string) ([]Invitation, er
 }
 
 func (s *MemStore) pending(a, b int32) []Invitation {
-	ks := s.pairs[pairOf(a, b)].pending
+	return s.invList(s.pairs[pairOf(a, b)].pending)
+}
+
+// invList copies the invitations with indexes ks. s.mu must be held.
+func (s *MemStore) invList(ks []int32) []Invitation {
 	if len(ks) == 0 {
 		return nil
 	}
@@ -600,6 +625,22 @@ func (s *MemStore) pending(a, b int32) []Invitation {
 		out[i] = *s.inv(int(k))
 	}
 	return out
+}
+
+// SentBy implements [Store].
+func (s *MemStore) SentBy(_ context.Context, from string) ([]Invitation, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i, ok := s.ids[from]
+	if !ok {
+		return nil, nil
+	}
+	var out []Invitation
+	for k := s.nodes[i].lastSent - 1; k >= 0; k = s.prevSent[k/invChunk][k%invChunk] - 1 {
+		out = append(out, *s.inv(int(k)))
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 // PendingSentBefore implements [Store]. It scans every pending invitation.
@@ -661,6 +702,58 @@ func (s *MemStore) setStatus(k int, inv Invitation) {
 	cur.Status, cur.Delivery, cur.ClosedAt = inv.Status, inv.Delivery, inv.ClosedAt
 }
 
+// CloseInvitation implements [Store]: the status check and every write
+// happen under one lock.
+func (s *MemStore) CloseInvitation(_ context.Context, c Closing) (Invitation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.invIndex(c.ID)
+	if !ok {
+		return Invitation{}, false, notFound("invitation", c.ID)
+	}
+	cur := s.inv(k)
+	if cur.Status != c.From || !cur.SenderWithdrawnAt.IsZero() {
+		return *cur, false, nil
+	}
+	is, ir := s.ids[cur.From], s.ids[cur.To]
+	pk := pairOf(is, ir)
+	if c.SenderWithdrew {
+		cur.SenderWithdrawnAt = c.At
+		p := s.pairs[pk]
+		p.hidden = slices.DeleteFunc(p.hidden, func(j int32) bool { return int(j) == k })
+		s.pairs[pk] = p
+	} else {
+		s.setStatus(k, Invitation{Status: c.Status, Delivery: cur.Delivery, ClosedAt: c.At})
+		cur.Private = c.Private
+		if cur.hidden() {
+			p := s.pairs[pk]
+			p.hidden = append(p.hidden, int32(k))
+			s.pairs[pk] = p
+		}
+	}
+	p := s.pairs[pk]
+	if c.Ignore {
+		p.rec.Ignored++
+		p.rec.LastIgnoredAt = c.At
+	}
+	if c.Reject {
+		p.rec.Rejected = true
+	}
+	if c.Withdraw {
+		p.rec.WithdrawnAt = c.At
+	}
+	if len(p.hidden) == 0 {
+		p.hidden = nil
+	}
+	s.putPair(pk, p)
+	sn := &s.nodes[is]
+	if c.Answered {
+		sn.recordAnswer(false)
+	}
+	sn.seq++
+	return *cur, true, nil
+}
+
 // Usage implements [Store].
 func (s *MemStore) Usage(_ context.Context, id string, w Windows) (Usage, error) {
 	s.mu.RLock()
@@ -719,6 +812,7 @@ func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (Snapshot, error
 	if p, ok := s.pairs[pairOf(is, ir)]; ok {
 		snap.Pair = p.rec
 		snap.Pending = s.pending(is, ir)
+		snap.Hidden = s.invList(p.hidden)
 	}
 	return snap, nil
 }
@@ -734,11 +828,11 @@ func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, 
 		return Invitation{}, false, notFound("member", inv.From)
 	}
 	sn := &s.nodes[is]
-	if sn.seq != r.Seq {
+	if sn.seq != r.Seq || sn.sent.ahead(r.Windows) {
 		return Invitation{}, false, nil
 	}
 	ir, rok := s.member(inv.To)
-	if r.Received && rok && s.nodes[ir].recvSeq != r.RecipientSeq {
+	if r.Received && rok && (s.nodes[ir].recvSeq != r.RecipientSeq || s.nodes[ir].recv.ahead(r.Windows)) {
 		return Invitation{}, false, nil
 	}
 	sn.seq++
@@ -753,9 +847,12 @@ func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, 
 	inv.ID = string(strconv.AppendInt(append(buf[:0], "inv-"...), int64(k+1), 10))
 	if k%invChunk == 0 {
 		s.invs = append(s.invs, make([]Invitation, invChunk))
+		s.prevSent = append(s.prevSent, make([]int32, invChunk))
 	}
 	*s.inv(k) = inv
 	s.ninvs++
+	s.prevSent[k/invChunk][k%invChunk] = sn.lastSent
+	sn.lastSent = int32(k + 1)
 	if inv.Status == StatusPending {
 		if !rok {
 			ir = s.intern(inv.To)
@@ -788,6 +885,7 @@ func (s *MemStore) AcceptInvitation(_ context.Context, a Acceptance) (bool, erro
 	s.setStatus(k, a.Invitation)
 	s.connect(is, ir)
 	s.nodes[is].recordAnswer(true)
+	s.nodes[is].seq++
 	return true, nil
 }
 
@@ -800,7 +898,7 @@ func (s *MemStore) CountOverLimit(_ context.Context, id string, seq uint64, w Wi
 		return false, notFound("member", id)
 	}
 	nd := &s.nodes[i]
-	if nd.seq != seq {
+	if nd.seq != seq || nd.over.ahead(w.Week) {
 		return false, nil
 	}
 	nd.seq++

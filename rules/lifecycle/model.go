@@ -37,6 +37,9 @@ type Member struct {
 	// answered (accepted, ignored or rejected) and accepted.
 	Answered int `json:"answered,omitempty"`
 	Accepted int `json:"accepted,omitempty"`
+	// Version is the stored profile's version: [Store.PutMember] bumps it
+	// and, when given one, writes only over that version.
+	Version uint64 `json:"version,omitempty"`
 }
 
 // acceptancePriorWeight is how many answers the prior AcceptanceRate is
@@ -97,6 +100,55 @@ type Invitation struct {
 	Status   string    `json:"status"`
 	Delivery string    `json:"delivery,omitempty"`
 	ClosedAt time.Time `json:"closed_at,omitzero"`
+	// Private marks an invitation closed for a reason its sender must not
+	// learn: the recipient blocked them. Like an ignored one, the sender
+	// still sees it pending (see [Invitation.SenderView]).
+	Private bool `json:"private,omitempty"`
+	// SenderWithdrawnAt is when the sender withdrew an invitation that was
+	// already closed out of their sight (ignored, or Private).
+	SenderWithdrawnAt time.Time `json:"sender_withdrawn_at,omitzero"`
+}
+
+// hidden reports whether the invitation is closed but its sender must
+// still see it open: ignored (the sender is never told), or Private.
+func (inv *Invitation) hidden() bool {
+	return inv.Status == StatusIgnored || inv.Private
+}
+
+// SentInvitation is the sender's view of one of their invitations: all
+// they may be shown of it. It has no delivery: a hold, spam filing,
+// shadow or auto-ignore is the policy's business, not the sender's.
+type SentInvitation struct {
+	ID   string `json:"id"`
+	To   string `json:"to"`
+	Note string `json:"note,omitempty"`
+	// Email is set when the sender invited by email address.
+	Email  string    `json:"email,omitempty"`
+	SentAt time.Time `json:"sent_at"`
+	// Status is pending, accepted, rejected, withdrawn or expired: never
+	// ignored.
+	Status   string    `json:"status"`
+	ClosedAt time.Time `json:"closed_at,omitzero"`
+}
+
+// SenderView is what the invitation's sender sees of it at now, when
+// invitations expire after expiry. An ignored or Private invitation reads
+// as pending until the sender withdraws it or it expires, exactly like
+// one nobody answered; a pending one past its expiry reads as expired
+// even before a sweep closed it. Everything else reads as stored.
+func (inv *Invitation) SenderView(expiry time.Duration, now time.Time) SentInvitation {
+	v := SentInvitation{ID: inv.ID, To: inv.To, Note: inv.Note, Email: inv.Email, SentAt: inv.SentAt,
+		Status: inv.Status, ClosedAt: inv.ClosedAt}
+	if inv.hidden() {
+		v.Status, v.ClosedAt = StatusPending, time.Time{}
+		if !inv.SenderWithdrawnAt.IsZero() {
+			v.Status, v.ClosedAt = StatusWithdrawn, inv.SenderWithdrawnAt
+		}
+	}
+	if v.Status == StatusPending && !inv.SentAt.Add(expiry).After(now) {
+		v.Status, v.ClosedAt = StatusExpired, inv.SentAt.Add(expiry)
+	}
+	return v
 }
 
 // Visible reports whether the recipient can see and answer the invitation.
@@ -177,6 +229,29 @@ type Acceptance struct {
 	RecipientConnections int
 }
 
+// Closing is the atomic step that closes an invitation, or records its
+// sender's withdrawal of one closed out of their sight, together with the
+// pair record and the sender's answer count: see [Store.CloseInvitation].
+type Closing struct {
+	// ID names the invitation.
+	ID string
+	// From is the status the invitation must still have: pending, or the
+	// closed status of a hidden one the sender withdraws.
+	From string
+	// Status, At and Private are the new status, the closing time and
+	// whether the close is private. When SenderWithdrew is set, the status
+	// stays and At is the sender's withdrawal time.
+	Status         string
+	At             time.Time
+	Private        bool
+	SenderWithdrew bool
+	// Ignore, Reject and Withdraw change the pair record: an ignore at At,
+	// a rejection, a withdrawal at At.
+	Ignore, Reject, Withdraw bool
+	// Answered counts an answer (not an acceptance) for the sender.
+	Answered bool
+}
+
 // SnapshotQuery names the facts [Store.Snapshot] reads: the sender, the
 // recipient by member id (To) or by email (Email, which wins when set),
 // the windows of the counters and the degree search's budget.
@@ -211,7 +286,12 @@ type Snapshot struct {
 	// Pending lists the pending invitations from sender to recipient,
 	// oldest first, expired ones included.
 	Pending []Invitation
-	Pair    PairRecord
+	// Hidden lists the invitations from sender to recipient that are
+	// closed out of the sender's sight (ignored or Private) and that the
+	// sender has not withdrawn, oldest first, expired ones included: the
+	// sender still sees them pending until they expire.
+	Hidden []Invitation
+	Pair   PairRecord
 }
 
 // Event is one line of the append-only log: an action, the facts the

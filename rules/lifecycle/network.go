@@ -190,7 +190,10 @@ func (n *Network) PendingExpiry() time.Duration { return n.expiry }
 func (n *Network) Limits(tier string) Limits { return n.limits[tier] }
 
 // AddMember stores a member, filling defaults: kind person, tier free,
-// status active.
+// status active. An existing member's profile is replaced, but never its
+// restriction or answer counts (see [Store.PutMember]); m.Version, when
+// not 0, must be the stored one. To edit a member safely under
+// concurrent edits use [Network.UpdateMember].
 func (n *Network) AddMember(ctx context.Context, m Member) error {
 	if m.ID == "" {
 		return errors.New("lifecycle: member without an id")
@@ -201,6 +204,33 @@ func (n *Network) AddMember(ctx context.Context, m Member) error {
 	}
 	return n.log(ctx, &Event{At: n.clock.Now(), Action: ActionMember, Actor: m.ID, Result: "stored",
 		Detail: map[string]any{"member": m}})
+}
+
+// UpdateMember edits a stored member's profile: it reads the member,
+// applies fn and writes it back only if no other edit came in between,
+// reading and applying fn again otherwise. Restrictions and answers
+// recorded meanwhile are kept. It returns the profile it wrote.
+func (n *Network) UpdateMember(ctx context.Context, id string, fn func(*Member)) (Member, error) {
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		m, err := n.store.Member(ctx, id)
+		if err != nil {
+			return m, err
+		}
+		fn(&m)
+		m.ID = id
+		m.normalize()
+		err = n.store.PutMember(ctx, m)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return m, err
+		}
+		m.Version++
+		return m, n.log(ctx, &Event{At: n.clock.Now(), Action: ActionMember, Actor: id, Result: "updated",
+			Detail: map[string]any{"member": m}})
+	}
+	return Member{}, ErrContention
 }
 
 // Connect connects two members directly, without an invitation: for
@@ -286,6 +316,13 @@ func (n *Network) pairFacts(ctx context.Context, snap *Snapshot, email string, n
 		}
 		p.Pending++
 	}
+	// The sender sees an ignored or privately closed invitation pending:
+	// so does the engine, or a re-invite would tell them otherwise.
+	for i := range snap.Hidden {
+		if snap.Hidden[i].SenderView(n.expiry, now).Status == StatusPending {
+			p.Pending++
+		}
+	}
 	rec := &snap.Pair
 	p.Ignored, p.LastIgnoredAt, p.Rejected, p.WithdrawnAt = rec.Ignored, rec.LastIgnoredAt, rec.Rejected, rec.WithdrawnAt
 	return p, nil
@@ -329,7 +366,8 @@ type InviteInput struct {
 
 // InviteResult is everything an invitation attempt did.
 type InviteResult struct {
-	// Invitation is the stored invitation; its ID is empty when the invite
+	// Invitation is the stored invitation (the operator's view: never
+	// show it to the sender, show Sent); its ID is empty when the invite
 	// stage refused.
 	Invitation Invitation `json:"invitation"`
 	// Request is the invite stage's facts.
@@ -340,8 +378,10 @@ type InviteResult struct {
 	Deliver *rules.Decision `json:"deliver,omitempty"`
 	// Accept is the accept stage's decision after an auto_accept.
 	Accept *rules.Decision `json:"accept,omitempty"`
-	// Public is what the sender may be shown.
+	// Public is what the sender may be shown of the decision, and Sent
+	// of the invitation (its ID is empty when none was stored).
 	Public rules.PublicDecision `json:"public"`
+	Sent   SentInvitation       `json:"sent"`
 	// RestrictedUntil is the sender's restriction end after an effect
 	// restricted them; zero otherwise.
 	RestrictedUntil time.Time `json:"restricted_until,omitzero"`
@@ -462,6 +502,9 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 			return res, true, err
 		}
 	}
+	if res.Invitation.ID != "" {
+		res.Sent = res.Invitation.SenderView(n.expiry, now)
+	}
 	if derr != nil {
 		return res, true, derr
 	}
@@ -538,7 +581,7 @@ func (n *Network) deliver(ctx context.Context, res *InviteResult, f *stageFacts,
 		res.Accept = &ar.Decision
 		res.Invitation = ar.Invitation
 	case DeliveryAutoIgnore:
-		ar, err := n.Ignore(ctx, inv.ID)
+		ar, err := n.ignore(ctx, inv.ID, true)
 		if err != nil {
 			return err
 		}
@@ -637,72 +680,120 @@ func (n *Network) tryAccept(ctx context.Context, id string) (res AnswerResult, d
 	return res, true, derr
 }
 
-// close moves a pending invitation to a final status and logs it.
-func (n *Network) close(ctx context.Context, inv Invitation, status, action, actor string, detail map[string]any) (Invitation, error) {
-	now := n.clock.Now()
-	inv.Status, inv.ClosedAt = status, now
-	ok, err := n.store.UpdateInvitation(ctx, inv, StatusPending)
+// closeOne applies c (see [Store.CloseInvitation]) and logs it as action
+// by actor. A lost race is an error wrapping ErrNotPending.
+func (n *Network) closeOne(ctx context.Context, c Closing, action, actor string, detail map[string]any) (Invitation, error) {
+	inv, ok, err := n.store.CloseInvitation(ctx, c)
 	if err != nil {
 		return inv, err
 	}
 	if !ok {
-		return inv, fmt.Errorf("invitation %s was answered meanwhile: %w", inv.ID, ErrNotPending)
+		return inv, fmt.Errorf("invitation %s was answered meanwhile: %w", c.ID, ErrNotPending)
 	}
 	subject := inv.To
 	if actor == inv.To {
 		subject = inv.From
 	}
-	return inv, n.log(ctx, &Event{At: now, Action: action, Actor: actor, Subject: subject, Invitation: inv.ID, Result: status, Detail: detail})
+	result := inv.Status
+	if c.SenderWithdrew {
+		result = StatusWithdrawn
+	}
+	return inv, n.log(ctx, &Event{At: c.At, Action: action, Actor: actor, Subject: subject, Invitation: inv.ID, Result: result, Detail: detail})
 }
 
-// Ignore closes an invitation without telling the sender. It counts toward
-// the pair's ignores, which the resend rules read.
+// Ignore closes an invitation without telling the sender: they go on
+// seeing it pending until they withdraw it or it expires. It counts
+// toward the pair's ignores, which the resend rules read, in the same
+// step.
 func (n *Network) Ignore(ctx context.Context, id string) (AnswerResult, error) {
+	return n.ignore(ctx, id, false)
+}
+
+// ignore is Ignore, or with auto the deliver stage's auto_ignore: a
+// recipient's setting, not an answer to this sender, so it does not count
+// toward the resend rules; the sender cannot tell it from an invitation
+// never answered.
+func (n *Network) ignore(ctx context.Context, id string, auto bool) (AnswerResult, error) {
 	inv, err := n.visible(ctx, id)
 	if err != nil {
 		return AnswerResult{Invitation: inv}, err
 	}
-	now := n.clock.Now()
-	if inv, err = n.close(ctx, inv, StatusIgnored, ActionIgnore, inv.To, map[string]any{"notify_sender": false}); err != nil {
-		return AnswerResult{Invitation: inv}, err
+	c := Closing{ID: id, From: StatusPending, Status: StatusIgnored, At: n.clock.Now(), Ignore: !auto, Answered: true}
+	detail := map[string]any{"notify_sender": false}
+	if auto {
+		detail["auto"] = true
 	}
-	if err := n.store.UpdatePair(ctx, inv.From, inv.To, func(p *PairRecord) { p.Ignored++; p.LastIgnoredAt = now }); err != nil {
-		return AnswerResult{Invitation: inv}, err
-	}
-	return AnswerResult{Invitation: inv}, n.store.RecordAnswer(ctx, inv.From, false)
+	inv, err = n.closeOne(ctx, c, ActionIgnore, inv.To, detail)
+	return AnswerResult{Invitation: inv}, err
 }
 
 // Reject closes an invitation and tells the sender. The sender can never
-// invite this recipient again (the pair is marked rejected).
+// invite this recipient again: the pair is marked rejected in the same
+// step.
 func (n *Network) Reject(ctx context.Context, id string) (AnswerResult, error) {
 	inv, err := n.visible(ctx, id)
 	if err != nil {
 		return AnswerResult{Invitation: inv}, err
 	}
-	if inv, err = n.close(ctx, inv, StatusRejected, ActionReject, inv.To, map[string]any{"notify_sender": true}); err != nil {
-		return AnswerResult{Invitation: inv}, err
-	}
-	if err := n.store.UpdatePair(ctx, inv.From, inv.To, func(p *PairRecord) { p.Rejected = true }); err != nil {
-		return AnswerResult{Invitation: inv}, err
-	}
-	return AnswerResult{Invitation: inv, NotifySender: true}, n.store.RecordAnswer(ctx, inv.From, false)
+	c := Closing{ID: id, From: StatusPending, Status: StatusRejected, At: n.clock.Now(), Reject: true, Answered: true}
+	inv, err = n.closeOne(ctx, c, ActionReject, inv.To, map[string]any{"notify_sender": true})
+	return AnswerResult{Invitation: inv, NotifySender: true}, err
 }
 
-// Withdraw closes a pending invitation on the sender's behalf, shadowed
-// ones included (the sender believes they were sent).
-func (n *Network) Withdraw(ctx context.Context, id string) (Invitation, error) {
-	inv, err := n.store.Invitation(ctx, id)
-	if err != nil {
-		return inv, err
+// Withdraw withdraws an invitation on the sender's behalf and returns the
+// sender's view of it. Whatever the sender sees pending can be withdrawn:
+// shadowed ones (the sender believes they were sent), and ignored ones or
+// ones a block closed, whose withdrawal is recorded for the sender only.
+// It fails with ErrNotPending exactly when the sender's view is not
+// pending, and the error names that view's status. The pair's
+// WithdrawnAt is set in the same step.
+func (n *Network) Withdraw(ctx context.Context, id string) (SentInvitation, error) {
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		inv, err := n.store.Invitation(ctx, id)
+		if err != nil {
+			return SentInvitation{}, err
+		}
+		now := n.clock.Now()
+		view := inv.SenderView(n.expiry, now)
+		if view.Status != StatusPending {
+			if inv.Status == StatusPending && view.Status == StatusExpired {
+				if _, err := n.expireOne(ctx, inv, now); err != nil {
+					return view, err
+				}
+			}
+			return view, fmt.Errorf("invitation %s (%s): %w", id, view.Status, ErrNotPending)
+		}
+		c := Closing{ID: id, From: inv.Status, Status: StatusWithdrawn, At: now, Withdraw: true}
+		if inv.Status != StatusPending {
+			c.Status, c.SenderWithdrew = inv.Status, true
+		}
+		var detail map[string]any
+		if c.SenderWithdrew {
+			detail = map[string]any{"sender_only": true}
+		}
+		inv, err = n.closeOne(ctx, c, ActionWithdraw, inv.From, detail)
+		if errors.Is(err, ErrNotPending) {
+			continue // answered or blocked meanwhile: read the sender's view again
+		}
+		return inv.SenderView(n.expiry, now), err
 	}
-	if inv.Status != StatusPending {
-		return inv, fmt.Errorf("invitation %s (%s): %w", id, inv.Status, ErrNotPending)
+	return SentInvitation{}, ErrContention
+}
+
+// Sent lists the sender's view of every invitation they sent, oldest
+// first: what a sent-invitations page shows. It is the only listing a
+// sender may be shown; see [Invitation.SenderView].
+func (n *Network) Sent(ctx context.Context, from string) ([]SentInvitation, error) {
+	invs, err := n.store.SentBy(ctx, from)
+	if err != nil {
+		return nil, err
 	}
 	now := n.clock.Now()
-	if inv, err = n.close(ctx, inv, StatusWithdrawn, ActionWithdraw, inv.From, nil); err != nil {
-		return inv, err
+	out := make([]SentInvitation, len(invs))
+	for i := range invs {
+		out[i] = invs[i].SenderView(n.expiry, now)
 	}
-	return inv, n.store.UpdatePair(ctx, inv.From, inv.To, func(p *PairRecord) { p.WithdrawnAt = now })
+	return out, nil
 }
 
 func (n *Network) expireOne(ctx context.Context, inv Invitation, now time.Time) (bool, error) {
@@ -764,8 +855,10 @@ type BlockResult struct {
 
 // Block records blocker's block of blocked, withdraws every pending
 // invitation between them in either direction and removes their
-// connection. The blocked member is not told; the invite stage's blocked
-// rule shows them only the generic message.
+// connection. The blocked member is not told: their invitations to the
+// blocker close privately (they go on seeing them pending, see
+// [Invitation.SenderView]), and the invite stage's blocked rule shows
+// them only the generic message.
 func (n *Network) Block(ctx context.Context, blocker, blocked string) (BlockResult, error) {
 	var res BlockResult
 	for _, id := range []string{blocker, blocked} {
@@ -782,7 +875,10 @@ func (n *Network) Block(ctx context.Context, blocker, blocked string) (BlockResu
 			return res, err
 		}
 		for _, inv := range pend {
-			closed, err := n.close(ctx, inv, StatusWithdrawn, ActionWithdraw, blocker, map[string]any{"cause": "block"})
+			// The blocked member's own invitations close privately: they
+			// still see them pending.
+			c := Closing{ID: inv.ID, From: StatusPending, Status: StatusWithdrawn, At: n.clock.Now(), Private: inv.From == blocked}
+			closed, err := n.closeOne(ctx, c, ActionWithdraw, blocker, map[string]any{"cause": "block"})
 			if errors.Is(err, ErrNotPending) {
 				continue
 			}
@@ -844,7 +940,8 @@ func (n *Network) ImportContacts(ctx context.Context, owner string, emails []str
 }
 
 // PendingFrom returns the oldest pending invitation from one member to
-// another, or an error wrapping ErrNotFound.
+// another as stored (what the recipient can answer), or an error wrapping
+// ErrNotFound. It is not the sender's view: that is [Network.Sent].
 func (n *Network) PendingFrom(ctx context.Context, from, to string) (Invitation, error) {
 	pend, err := n.store.Pending(ctx, from, to)
 	if err != nil {

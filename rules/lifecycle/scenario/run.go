@@ -401,14 +401,14 @@ func (r *runner) do(ctx context.Context, s *Step, i int) []StepResult {
 	case "withdraw":
 		res.Actor, res.Subject = from, to
 		res.Label = fmt.Sprintf("withdraw %s's invitation to %s", from, to)
-		inv, err := r.find(ctx, from, to, subst(a.Invitation, i))
+		id, err := r.findSent(ctx, from, to, subst(a.Invitation, i))
 		if err == nil {
-			inv, err = r.n.Withdraw(ctx, inv.ID)
+			_, err = r.n.Withdraw(ctx, id)
 		}
 		if err != nil {
 			res.Error = err.Error()
 		}
-		if inv.ID != "" {
+		if inv, ierr := r.store.Invitation(ctx, id); id != "" && ierr == nil {
 			res.Invitation, res.Status = &inv, inv.Status
 		}
 	case "block":
@@ -520,6 +520,25 @@ func (r *runner) find(ctx context.Context, from, to, id string) (lifecycle.Invit
 		return r.store.Invitation(ctx, id)
 	}
 	return r.n.PendingFrom(ctx, from, to)
+}
+
+// findSent names an invitation by id, or the oldest one from one member
+// to another that the sender sees pending: what the sender could
+// withdraw, ignored or privately closed ones included.
+func (r *runner) findSent(ctx context.Context, from, to, id string) (string, error) {
+	if id != "" {
+		return id, nil
+	}
+	sent, err := r.n.Sent(ctx, from)
+	if err != nil {
+		return "", err
+	}
+	for _, inv := range sent {
+		if inv.To == to && inv.Status == lifecycle.StatusPending {
+			return inv.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no pending invitation from %s to %s: %w", from, to, lifecycle.ErrNotFound)
 }
 
 func humanDuration(d time.Duration) string {

@@ -217,3 +217,28 @@ func TestClockExpiresPendingInvitations(t *testing.T) {
 		t.Errorf("after expiry: pair %+v, invitation %+v", v.Pair, v.Invitations[0])
 	}
 }
+
+// TestSentListIsTheSendersView: the page's sent list shows alice her
+// invitations as she may see them: one bob's block closed and one heidi's
+// nobody setting ignored both read pending.
+func TestSentListIsTheSendersView(t *testing.T) {
+	s, _ := newSim(t)
+	toBob := invite(t, s, "alice", "bob")
+	toHeidi := invite(t, s, "alice", "heidi")
+	if toHeidi.Invitation.Status != lifecycle.StatusIgnored {
+		t.Fatalf("heidi ignores every invitation; got %+v", toHeidi.Invitation)
+	}
+	do(t, s, sim.Command{Op: "block", From: "bob", To: "alice"})
+	v, err := s.View("alice", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Sent) != 2 {
+		t.Fatalf("sent list: %+v", v.Sent)
+	}
+	for _, inv := range v.Sent {
+		if inv.Status != lifecycle.StatusPending || (inv.ID != toBob.Invitation.ID && inv.ID != toHeidi.Invitation.ID) {
+			t.Errorf("alice sees %+v", inv)
+		}
+	}
+}

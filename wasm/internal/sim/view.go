@@ -21,6 +21,10 @@ type View struct {
 	// Invitations lists every pending invitation and the last maxClosed
 	// closed ones, newest first.
 	Invitations []lifecycle.Invitation `json:"invitations"`
+	// Sent is the selected sender's view of their invitations, newest
+	// first: what their sent list may show (see
+	// [lifecycle.Invitation.SenderView]); at most maxSent.
+	Sent []lifecycle.SentInvitation `json:"sent"`
 	// Blocks are [blocker, blocked] pairs.
 	Blocks  [][2]string `json:"blocks"`
 	Pair    *PairView   `json:"pair,omitempty"`
@@ -31,8 +35,12 @@ type View struct {
 	NextReset time.Time `json:"next_reset,omitzero"`
 }
 
-// maxClosed bounds the closed invitations a View carries.
-const maxClosed = 100
+// maxClosed bounds the closed invitations a View carries, and maxSent the
+// sender's list.
+const (
+	maxClosed = 100
+	maxSent   = 200
+)
 
 // MemberView is a member with its meter and connections.
 type MemberView struct {
@@ -107,6 +115,16 @@ func (s *Sim) View(from, to string) (View, error) {
 	}
 	if v.Invitations == nil {
 		v.Invitations = []lifecycle.Invitation{}
+	}
+	v.Sent = []lifecycle.SentInvitation{}
+	if from != "" {
+		sent, err := s.net.Sent(ctx, from)
+		if err != nil {
+			return v, err
+		}
+		for i := len(sent) - 1; i >= 0 && len(v.Sent) < maxSent; i-- {
+			v.Sent = append(v.Sent, sent[i])
+		}
 	}
 	v.Blocks = [][2]string{}
 	for b := range s.blocks {
@@ -246,9 +264,6 @@ func (d *dryStore) Disconnect(context.Context, string, string) (bool, error) { r
 func (d *dryStore) AddContacts(context.Context, string, []string) error      { return nil }
 func (d *dryStore) SetBlock(context.Context, string, string, bool) error     { return nil }
 func (d *dryStore) Append(context.Context, *lifecycle.Event) error           { return nil }
-func (d *dryStore) UpdatePair(context.Context, string, string, func(*lifecycle.PairRecord)) error {
-	return nil
-}
 func (d *dryStore) CountOverLimit(context.Context, string, uint64, lifecycle.Windows) (bool, error) {
 	return true, nil
 }
@@ -275,6 +290,19 @@ func (d *dryStore) UpdateInvitation(ctx context.Context, inv lifecycle.Invitatio
 		*d.inv = inv
 	}
 	return true, nil
+}
+func (d *dryStore) CloseInvitation(ctx context.Context, c lifecycle.Closing) (lifecycle.Invitation, bool, error) {
+	if d.inv != nil && c.ID == previewID {
+		if d.inv.Status != c.From {
+			return *d.inv, false, nil
+		}
+		if !c.SenderWithdrew {
+			d.inv.Status, d.inv.ClosedAt, d.inv.Private = c.Status, c.At, c.Private
+		}
+		return *d.inv, true, nil
+	}
+	inv, err := d.Store.Invitation(ctx, c.ID)
+	return inv, err == nil, err
 }
 func (d *dryStore) Invitation(ctx context.Context, id string) (lifecycle.Invitation, error) {
 	if d.inv != nil && id == previewID {
