@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,9 @@ type Options struct {
 	Baseline *rules.Policy
 	// BaselineDecider decides under Baseline; nil means the native engine.
 	BaselineDecider lifecycle.Decider
+	// Label and BaselineLabel name the policies in the report, e.g. by
+	// file; empty means the policy's name.
+	Label, BaselineLabel string
 	// Examples is how many example events each transition and rule keeps;
 	// Members how many members the report lists. 0 means the defaults.
 	Examples, Members int
@@ -104,10 +108,7 @@ func Replay(ctx context.Context, r io.Reader, opts Options) (*Report, error) {
 		}()
 	}
 	a := newAgg("replay", opts.Examples, opts.Members)
-	a.r.Policy, a.r.Baseline = opts.Policy.Name(), "recorded"
-	if opts.Baseline != nil {
-		a.r.Baseline = opts.Baseline.Name()
-	}
+	a.r.Policy, a.r.Baseline = opts.labels()
 	for b := range order {
 		<-b.done
 		if b.err != nil {
@@ -122,6 +123,15 @@ func Replay(ctx context.Context, r io.Reader, opts Options) (*Report, error) {
 		return nil, err
 	}
 	return a.report(), nil
+}
+
+// labels names the policies for the report.
+func (o *Options) labels() (policy, baseline string) {
+	policy, baseline = cmp.Or(o.Label, o.Policy.Name()), "recorded decisions"
+	if o.Baseline != nil {
+		baseline = cmp.Or(o.BaselineLabel, o.Baseline.Name())
+	}
+	return policy, baseline
 }
 
 func deciderOf(p *rules.Policy, d lifecycle.Decider) lifecycle.Decider {

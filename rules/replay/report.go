@@ -14,8 +14,8 @@ type Report struct {
 	// Mode is "replay" (each decision re-decided on its recorded facts) or
 	// "simulate" (the recorded actions re-run through the lifecycle).
 	Mode string `json:"mode"`
-	// Policy is the new policy's name; Baseline the baseline's, or
-	// "recorded" when the recorded decisions are the baseline.
+	// Policy names the new policy; Baseline the baseline, or is
+	// "recorded decisions" when there is none.
 	Policy   string `json:"policy"`
 	Baseline string `json:"baseline"`
 	// Events is the number of events read.

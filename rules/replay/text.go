@@ -40,11 +40,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	b.WriteString("\nold outcome/reason -> new outcome/reason\n")
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	for _, t := range r.Transitions {
-		fmt.Fprintf(tw, "%d\t  %s -> %s\t\n", t.Count, t.From, t.To)
+		fmt.Fprintf(&b, "%8d  %s -> %s\n", t.Count, t.From, t.To)
 	}
-	tw.Flush()
 	for _, t := range r.Transitions {
 		fmt.Fprintf(&b, "  %s -> %s, e.g.\n", t.From, t.To)
 		for _, ex := range t.Examples {
@@ -53,7 +51,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	b.WriteString("\nby deciding rule (+ now decides, - no longer decides)\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, rc := range r.Rules {
 		fmt.Fprintf(tw, "  %s\t%s\t+%d\t-%d\n", rc.Stage, ruleName(rc.Rule), rc.Gained, rc.Lost)
 	}

@@ -37,7 +37,7 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 	if *failOnFlip {
 		*maxFlips = 0
 	}
-	opts := replay.Options{Examples: *examples, Members: *members}
+	opts := replay.Options{Examples: *examples, Members: *members, Label: *policy, BaselineLabel: *baseline}
 	var closers []func()
 	defer func() {
 		for _, c := range closers {
