@@ -83,8 +83,11 @@ func (lr *lineReader) next() ([]byte, int, error) {
 // refuse are re-decided like any others (they fail closed, as they did when
 // recorded). Malformed JSON is an error naming the line.
 func decodeEvent(b []byte, line int, ev *event, req *rules.Request) (hasReq bool, err error) {
-	if err := json.Unmarshal(b, ev); err != nil {
-		return false, fmt.Errorf("line %d: %v", line, err)
+	if !parseEnvelope(b, ev) {
+		*ev = event{}
+		if err := json.Unmarshal(b, ev); err != nil {
+			return false, fmt.Errorf("line %d: %v", line, err)
+		}
 	}
 	if ev.V > lifecycle.EventVersion {
 		return false, fmt.Errorf("line %d: event format v%d is newer than this replay reads (v%d)", line, ev.V, lifecycle.EventVersion)

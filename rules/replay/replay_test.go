@@ -32,16 +32,23 @@ func recorded(t testing.TB) []byte {
 	return src
 }
 
-// variant loads the recorded policy with one textual edit.
-func variant(t testing.TB, name, old, new string) *rules.Policy {
+// readVariantSource is the recorded policy with one textual edit.
+func readVariantSource(t testing.TB, old, new string) string {
 	t.Helper()
 	src := string(recorded(t))
 	if old != "" {
 		if !strings.Contains(src, old) {
-			t.Fatalf("variant %s: %q not in the policy", name, old)
+			t.Fatalf("%q not in the policy", old)
 		}
 		src = strings.Replace(src, old, new, 1)
 	}
+	return src
+}
+
+// variant loads the recorded policy with one textual edit.
+func variant(t testing.TB, name, old, new string) *rules.Policy {
+	t.Helper()
+	src := readVariantSource(t, old, new)
 	p, err := rules.Load(name+".yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,6 +59,7 @@ func Simulate(ctx context.Context, r io.Reader, opts Options) (*Report, error) {
 			return nil, err
 		}
 		s.a.r.Events++
+		b = bytes.Clone(b) // the event's raw fields outlive the reader's buffer
 		var ev event
 		var req rules.Request
 		has, err := decodeEvent(b, line, &ev, &req)

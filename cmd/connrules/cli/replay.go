@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
+
+	"github.com/connrules/connrules/host"
 
 	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/rules/lifecycle"
@@ -49,8 +52,19 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 		if !ok {
 			return nil, nil, false
 		}
-		if *engine == "native" {
+		switch *engine {
+		case "native":
 			return p, nil, true
+		case "wasm":
+			// The host engine itself: it decides a batch per call, on as
+			// many instances as replay has workers.
+			he, err := openWasmPool(ctx, path, src)
+			if err != nil {
+				fmt.Fprintf(e.Stderr, "connrules: %v\n", err)
+				return nil, nil, false
+			}
+			closers = append(closers, func() { _ = he.Close(ctx) })
+			return p, he, true
 		}
 		eng, err := openEngine(ctx, *engine, path, src)
 		if err != nil {
@@ -96,6 +110,23 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// openWasmPool opens the WebAssembly engine with one instance per core.
+func openWasmPool(ctx context.Context, filename string, src []byte) (*host.Engine, error) {
+	opts := []host.Option{host.WithPoolSize(runtime.GOMAXPROCS(0))}
+	if dir := wasmCacheDir(); dir != "" && os.MkdirAll(dir, 0o755) == nil {
+		opts = append(opts, host.WithCompilationCache(dir))
+	}
+	he, err := host.New(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := he.Load(ctx, filename, src); err != nil {
+		_ = he.Close(ctx)
+		return nil, err
+	}
+	return he, nil
 }
 
 // cliDecider adapts a CLI engine to the lifecycle's Decider.
