@@ -17,6 +17,9 @@ type analysis struct {
 	doc      *yaml.Node
 	when     map[string]*yaml.Node // rule id → its when node
 	ruleNode map[string]*yaml.Node
+	// builtinBase: the witness search starts from a built-in request, the
+	// policy having no usable test_defaults.
+	builtinBase bool
 }
 
 // analyze loads src like [Load] and keeps the loader. It repeats Load's

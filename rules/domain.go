@@ -139,6 +139,11 @@ func uniqInts(xs []int) []int {
 // and around the policy's constants, times before and after now at the
 // policy's durations.
 func (a *analysis) variables(c *constants, base *Request) []variable {
+	// Sorted, so that map order in params cannot change the search.
+	slices.Sort(c.strs)
+	c.strs = slices.Compact(c.strs)
+	slices.Sort(c.durations)
+	c.durations = slices.Compact(c.durations)
 	ints := []int{0, 1, 2, 3}
 	for _, n := range c.ints {
 		if n >= 0 && n <= 1_000_000 {

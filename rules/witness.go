@@ -17,8 +17,8 @@ type Witness struct {
 	Rule  string `json:"rule"`
 	Stage string `json:"stage"`
 	// Changes is the request as a policy test writes it: only the facts
-	// that differ from the base request (the policy's test_defaults, or a
-	// built-in typical request when it has none).
+	// that differ from the policy's test_defaults, or the whole request
+	// when it has none.
 	Changes  map[string]any `json:"changes"`
 	Request  *Request       `json:"request"`
 	Decision Decision       `json:"decision"`
@@ -190,7 +190,11 @@ func (s *searcher) try(req *Request, count bool) {
 
 func (s *searcher) witness(req *Request, d Decision) *Witness {
 	w := &Witness{Rule: d.Rule, Stage: req.Stage, Request: cloneRequest(req), Decision: d}
-	w.Changes, _ = diffMap(s.baseMap, requestMap(req)).(map[string]any)
+	if s.a.builtinBase {
+		w.Changes = requestMap(req) // no test_defaults to lay it over
+	} else {
+		w.Changes, _ = diffMap(s.baseMap, requestMap(req)).(map[string]any)
+	}
 	if w.Changes == nil {
 		w.Changes = map[string]any{}
 	}
@@ -259,10 +263,12 @@ func (a *analysis) baseRequest(stage string) *Request {
 		if err == nil {
 			if r, err := DecodeRequestFast(b); err == nil && r.Recipient != nil && a.p.checkTiers(r) == nil {
 				r.Stage = stage
+				a.builtinBase = false
 				return r
 			}
 		}
 	}
+	a.builtinBase = true
 	tier := "free"
 	if a.p.tiers != nil && !a.p.tiers[tier] {
 		names := strings.Split(a.p.tierList, ", ")

@@ -47,3 +47,44 @@ func TestLintRequireCoverage(t *testing.T) {
 		t.Errorf("plain lint fails: %s", errb)
 	}
 }
+
+const kindsPolicy = "../../../rules/testdata/warnings/kinds.yaml"
+
+func TestLintWarnings(t *testing.T) {
+	code, out, errb := runCLI("lint", kindsPolicy)
+	if code != exitOK || !strings.Contains(out, "ok (5 rules, 0 tests)") ||
+		!strings.Contains(errb, kindsPolicy+`:17:9: warning: rule "daily_again": no request found that reaches this rule`) ||
+		!strings.Contains(errb, kindsPolicy+": 6 warnings") {
+		t.Fatalf("exit %d\n%s%s", code, out, errb)
+	}
+	if code, _, errb := runCLI("lint", "--fail-on-warnings", kindsPolicy); code != exitFail {
+		t.Errorf("--fail-on-warnings: exit %d\n%s", code, errb)
+	}
+	if code, _, errb := runCLI("lint", "--warnings=false", kindsPolicy); code != exitOK || strings.Contains(errb, "warning") {
+		t.Errorf("--warnings=false: exit %d\n%s", code, errb)
+	}
+	code, out, _ = runCLI("lint", "--format", "json", kindsPolicy)
+	var rep []struct {
+		Warnings []struct {
+			Kind string `json:"kind"`
+		} `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || len(rep) != 1 || len(rep[0].Warnings) != 6 {
+		t.Fatalf("json: exit %d %v\n%s", code, err, out)
+	}
+	// A policy with errors gets them, and no warnings.
+	code, _, errb = runCLI("lint", "testdata/broken.yaml")
+	if code != exitFail || strings.Contains(errb, "warning:") {
+		t.Errorf("broken: exit %d\n%s", code, errb)
+	}
+}
+
+func TestTestGenerate(t *testing.T) {
+	code, out, errb := runCLI("test", "--generate", "-", partialPolicy)
+	if code != exitOK || !strings.Contains(out, "- name: 'witness: settings'") || !strings.Contains(out, "rule: blocked") {
+		t.Fatalf("exit %d\n%s%s", code, out, errb)
+	}
+	if code, _, _ := runCLI("test", "--generate", "-", partialPolicy, kindsPolicy); code != exitUsage {
+		t.Errorf("two files: exit %d", code)
+	}
+}
