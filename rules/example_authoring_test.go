@@ -64,3 +64,24 @@ func ExampleGenerateTests() {
 	//     reason: blocked
 	//     rule: blocked
 }
+
+// PolicySchema is the JSON Schema editors use to complete and check keys.
+func ExamplePolicySchema() {
+	schema, err := rules.PolicySchema(nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(strings.Contains(string(schema), `"retry_after"`), strings.Contains(string(schema), rules.SchemaID))
+	// Output: true true
+}
+
+// HelperDocs lists the helpers with an evaluated example each.
+func ExampleHelperDocs() {
+	hs, _ := rules.HelperDocs()
+	for _, h := range hs {
+		if h.Name == "next_day" {
+			fmt.Println(h.Example, "=", h.Result)
+		}
+	}
+	// Output: next_day(now) = Mar 3, 2026 12:00 AM PST
+}

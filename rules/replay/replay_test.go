@@ -187,10 +187,32 @@ func TestBaselineMatchesRecorded(t *testing.T) {
 	}
 }
 
+// samplePrefix is the first n lines of the sample, uncompressed: enough
+// for the tests that only compare two ways of reading it.
+func samplePrefix(t *testing.T, n int) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(sample(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := 0
+	for range n {
+		i := bytes.IndexByte(plain[end:], '\n')
+		if i < 0 {
+			break
+		}
+		end += i + 1
+	}
+	return plain[:end]
+}
+
 // One worker or many, the report is the same: aggregation is in log order.
 func TestWorkersDoNotChangeTheReport(t *testing.T) {
 	ctx := context.Background()
-	log := sample(t)
+	log := samplePrefix(t, 6000)
 	lower := variant(t, "lower", dailyFrom, dailyTo)
 	var prev []byte
 	for _, w := range []int{1, 3, 8} {
@@ -208,24 +230,21 @@ func TestWorkersDoNotChangeTheReport(t *testing.T) {
 
 // Plain and gzip-compressed logs read the same.
 func TestPlainAndGzip(t *testing.T) {
-	zr, err := gzip.NewReader(bytes.NewReader(sample(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := samplePrefix(t, 6000)
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
 	p := variant(t, "lower", dailyFrom, dailyTo)
 	a, err := Replay(context.Background(), bytes.NewReader(plain), Options{Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Replay(context.Background(), bytes.NewReader(sample(t)), Options{Policy: p})
+	b, err := Replay(context.Background(), &z, Options{Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(jsonOf(t, a), jsonOf(t, b)) {
+	if a.Flips == 0 || !bytes.Equal(jsonOf(t, a), jsonOf(t, b)) {
 		t.Error("the plain and the gzip log give different reports")
 	}
 }

@@ -113,8 +113,8 @@ type SimulationCounts struct {
 	// new policy, by cause, e.g. an accept of an invitation the new policy
 	// refused to send.
 	NotRerun map[string]int `json:"not_rerun"`
-	// NewOnly counts actions that had nothing to act on in the recording
-	// but did under the new policy.
+	// NewOnly counts, with a baseline, actions that had nothing to act on
+	// under the baseline but did under the new policy.
 	NewOnly map[string]int `json:"new_only"`
 }
 
