@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
@@ -24,7 +25,7 @@ type analysis struct {
 
 // analyze loads src like [Load] and keeps the loader. It repeats Load's
 // few lines rather than change Load's signature.
-func analyze(filename string, src []byte) (*analysis, error) {
+func analyze(filename string, src []byte) (a *analysis, err error) {
 	if _, err := Load(filename, src); err != nil {
 		return nil, err
 	}
@@ -38,7 +39,7 @@ func analyze(filename string, src []byte) (*analysis, error) {
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
-	a := &analysis{l: l, p: l.p, doc: doc.Content[0], when: map[string]*yaml.Node{}, ruleNode: map[string]*yaml.Node{}}
+	a = &analysis{l: l, p: l.p, doc: doc.Content[0], when: map[string]*yaml.Node{}, ruleNode: map[string]*yaml.Node{}}
 	if sn := mapValue(a.doc, "stages"); sn != nil {
 		for _, name := range Stages {
 			for _, rn := range seqItems(mapValue(mapValue(sn, name), "rules")) {
@@ -180,4 +181,12 @@ func oneLineText(s string) string {
 		b = append(b, r)
 	}
 	return string(b)
+}
+
+// guard turns a panic in an analysis into an error: the tools built on
+// analyze take untrusted policies and must not crash their callers.
+func guard(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("internal error analysing the policy: %v", r)
+	}
 }

@@ -50,7 +50,8 @@ func (c *Coverage) Full() bool {
 
 // ComputeCoverage loads the policy in src and runs its tests natively,
 // recording which rules and branches they reach.
-func ComputeCoverage(filename string, src []byte) (*Coverage, error) {
+func ComputeCoverage(filename string, src []byte) (c *Coverage, err error) {
+	defer guard(&err)
 	a, err := analyze(filename, src)
 	if err != nil {
 		return nil, err

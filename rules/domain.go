@@ -44,7 +44,7 @@ func (c *constants) add(v any) {
 		rv := reflect.ValueOf(v)
 		switch rv.Kind() {
 		case reflect.Slice, reflect.Array:
-			for i := 0; i < rv.Len() && i < 64; i++ {
+			for i := 0; i < rv.Len() && i < 100_000; i++ { // a policy is at most 1 MB
 				c.add(rv.Index(i).Interface())
 			}
 		case reflect.Struct:
@@ -130,6 +130,23 @@ func memberPath(n ast.Node) (string, bool) {
 	return "", false
 }
 
+// maxCandidates bounds the values tried per fact, so that a policy with
+// thousands of constants still lints in bounded time.
+const maxCandidates = 64
+
+// capValues keeps at most n values, evenly spread, the first and last
+// included.
+func capValues[T any](xs []T, n int) []T {
+	if len(xs) <= n {
+		return xs
+	}
+	out := make([]T, n)
+	for i := range n {
+		out[i] = xs[i*(len(xs)-1)/(n-1)]
+	}
+	return out
+}
+
 func uniqInts(xs []int) []int {
 	slices.Sort(xs)
 	return slices.Compact(xs)
@@ -143,14 +160,15 @@ func (a *analysis) variables(c *constants, base *Request) []variable {
 	slices.Sort(c.strs)
 	c.strs = slices.Compact(c.strs)
 	slices.Sort(c.durations)
-	c.durations = slices.Compact(c.durations)
+	c.durations = capValues(slices.Compact(c.durations), maxCandidates/4)
+	c.strs = capValues(c.strs, maxCandidates/2)
 	ints := []int{0, 1, 2, 3}
 	for _, n := range c.ints {
 		if n >= 0 && n <= 1_000_000 {
 			ints = append(ints, max(n-1, 0), n, n+1)
 		}
 	}
-	ints = uniqInts(ints)
+	ints = capValues(uniqInts(ints), maxCandidates)
 	rates := []float64{0, 0.5, 1}
 	for _, f := range c.floats {
 		if f >= 0 && f <= 1 {
@@ -158,7 +176,7 @@ func (a *analysis) variables(c *constants, base *Request) []variable {
 		}
 	}
 	slices.Sort(rates)
-	rates = slices.Compact(rates)
+	rates = capValues(slices.Compact(rates), maxCandidates)
 	now := base.Now
 	past := []time.Time{{}, now.Add(-time.Hour), now.Add(-24 * time.Hour), now.Add(-48 * time.Hour), now.Add(-30 * 24 * time.Hour)}
 	for _, d := range c.durations {
@@ -175,7 +193,7 @@ func (a *analysis) variables(c *constants, base *Request) []variable {
 	}
 	notes := slices.Clone(strs)
 	notes = append(notes, "Hello, we met at the meetup.")
-	for _, n := range c.ints {
+	for _, n := range capValues(uniqInts(c.ints), 16) {
 		if n > 0 && n < 10_000 {
 			notes = append(notes, strings.Repeat("x", n+1))
 		}

@@ -19,7 +19,8 @@ type generatedTest struct {
 // (see [Witnesses]) and writes each as a policy test, a YAML list to paste
 // under the policy's tests: key. A test's request names only what differs
 // from test_defaults, and the stage.
-func GenerateTests(filename string, src []byte) ([]byte, error) {
+func GenerateTests(filename string, src []byte) (gen []byte, err error) {
+	defer guard(&err)
 	ws, err := Witnesses(filename, src)
 	if err != nil {
 		return nil, err

@@ -53,12 +53,12 @@ func (w *Warning) String() string {
 // request or for every request tried, params and lets nothing reads, and
 // retry_after times that can be before now. Params the lifecycle reads
 // (pending_expiry and the tier limits) count as read.
-func Warnings(filename string, src []byte) ([]*Warning, error) {
+func Warnings(filename string, src []byte) (ws []*Warning, err error) {
+	defer guard(&err)
 	a, err := analyze(filename, src)
 	if err != nil {
 		return nil, err
 	}
-	var ws []*Warning
 	add := func(n *yaml.Node, pos Position, ruleID, kind, msg string) {
 		if n != nil {
 			pos = a.l.src.pos(n)

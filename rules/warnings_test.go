@@ -2,6 +2,7 @@ package rules
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +124,31 @@ func TestWitnessesDecide(t *testing.T) {
 		if d := p.Decide(w.Request); d.Rule != w.Rule {
 			t.Errorf("witness of %s is decided by %q", w.Rule, d.Rule)
 		}
+	}
+}
+
+// A policy with thousands of constants is searched with a bounded number
+// of values per fact (capValues), and still yields its witnesses.
+func TestWarningsManyConstants(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nname: many\nparams:\n  limits: [")
+	for i := range 5000 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d", i*7)
+	}
+	b.WriteString("]\nstages:\n  invite:\n    default: {outcome: allow}\n    rules:\n")
+	b.WriteString("      - {id: over, when: \"sender.sent.day >= params.limits[100]\", outcome: deny}\n")
+	b.WriteString("  deliver: {default: {outcome: inbox}}\n  accept: {default: {outcome: allow}}\n")
+	ws, err := Witnesses("many.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 1 || ws[0].Rule != "over" {
+		t.Fatalf("witnesses: %v", ws)
+	}
+	if got := capValues([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 4); fmt.Sprint(got) != "[1 4 7 10]" {
+		t.Errorf("capValues: %v", got)
 	}
 }

@@ -286,12 +286,12 @@ func (a *analysis) baseRequest(stage string) *Request {
 // Witnesses searches a request that reaches each rule of the policy in
 // src, in stage and rule order. Rules it finds none for are left out; see
 // [Warnings] for them.
-func Witnesses(filename string, src []byte) ([]*Witness, error) {
+func Witnesses(filename string, src []byte) (out []*Witness, err error) {
+	defer guard(&err)
 	a, err := analyze(filename, src)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Witness
 	for _, s := range Stages {
 		st := a.search(s)
 		for _, r := range a.p.stages[s].rules {
