@@ -102,7 +102,17 @@ func TestSchemaIsFresh(t *testing.T) {
 }
 
 func TestReferenceIsFresh(t *testing.T) {
-	checkFresh(t, "../docs/reference.md", reference(t))
+	md, data := reference(t)
+	checkFresh(t, "../docs/reference.md", md)
+	checkFresh(t, "../docs/reference.json", data)
+}
+
+// factRef is one fact in docs/reference.json, the data an editor's
+// completion reads.
+type factRef struct {
+	Path string `json:"path"`
+	Type string `json:"type"`
+	Doc  string `json:"doc"`
 }
 
 // TestEveryPolicyValidates validates every YAML file in the repository
@@ -177,9 +187,10 @@ func toJSONValue(v any) (any, error) {
 	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
 }
 
-// reference renders docs/reference.md: every fact with its type and
-// meaning, every helper with an example and its result.
-func reference(t *testing.T) []byte {
+// reference renders docs/reference.md, every fact with its type and
+// meaning and every helper with an example and its result, and the same
+// as JSON for editors.
+func reference(t *testing.T) (md, data []byte) {
 	docs := factDocs(t)
 	var b strings.Builder
 	b.WriteString("# Policy reference: facts and helpers\n\n")
@@ -193,6 +204,7 @@ func reference(t *testing.T) []byte {
 	b.WriteString("the engine never reads the clock).\n\n## Facts\n\n")
 	b.WriteString("`sender` and `recipient` are members with the same fields; `recipient` is `nil` when\nno member matches.\n\n")
 	b.WriteString("| fact | type | meaning |\n| --- | --- | --- |\n")
+	var facts []factRef
 	var rows func(typ reflect.Type, path string)
 	rows = func(typ reflect.Type, path string) {
 		if typ.Kind() == reflect.Pointer {
@@ -220,6 +232,11 @@ func reference(t *testing.T) []byte {
 				t.Errorf("fact %s has no doc comment in rules/facts.go", jp)
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", p, typeName(ft, name), strings.ReplaceAll(docs[jp], "|", `\|`))
+			plainType := strings.ReplaceAll(typeName(ft, name), "`", "")
+			facts = append(facts, factRef{p, plainType, docs[jp]})
+			if strings.HasPrefix(p, "sender") {
+				facts = append(facts, factRef{"recipient" + strings.TrimPrefix(p, "sender"), plainType, docs[jp]})
+			}
 			if ft.Kind() == reflect.Struct && ft != typTimeValue {
 				rows(ft, p)
 			}
@@ -237,7 +254,11 @@ func reference(t *testing.T) []byte {
 		sig, _, _ := strings.Cut(h.Doc, ": ")
 		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", sig, what, strings.ReplaceAll(h.Example, "|", `\|`), h.Result)
 	}
-	return []byte(b.String())
+	data, err = json.MarshalIndent(map[string]any{"facts": facts, "helpers": hs}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(b.String()), append(data, '\n')
 }
 
 func typeName(t reflect.Type, name string) string {
