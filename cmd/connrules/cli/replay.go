@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/connrules/connrules/host"
 
@@ -19,7 +21,7 @@ func init() {
 }
 
 func runReplay(ctx context.Context, e *Env, args []string) int {
-	fs := newFlags(e, "replay", "--policy NEW.yaml [--baseline OLD.yaml] [--simulate] [--format text|json] [--fail-on-flip | --max-flips N] [--engine native|wasm] EVENTS.jsonl[.gz]")
+	fs := newFlags(e, "replay", "--policy NEW.yaml [--baseline OLD.yaml] [--simulate] [--format text|json] [--fail-on-flip | --max-flips N] [--engine native|wasm] EVENTS.jsonl[.gz]|-")
 	policy := fs.String("policy", "policies.yaml", "the new policy")
 	baseline := fs.String("baseline", "", "re-decide under this policy too and compare against it, not the recorded decisions")
 	simulate := fs.Bool("simulate", false, "re-run the recorded actions through the lifecycle on a fresh store (knock-on effects show)")
@@ -29,6 +31,7 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 	examples := fs.Int("examples", replay.DefaultExamples, "example events per transition and rule")
 	members := fs.Int("members", replay.DefaultMembers, "members to list")
 	engine := fs.String("engine", "native", "where to decide: "+engineNames())
+	timing := fs.Bool("timing", false, "print the events per second to stderr")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage
@@ -83,17 +86,23 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 			return exitFail
 		}
 	}
-	f, err := os.Open(files[0])
-	if err != nil {
-		fmt.Fprintf(e.Stderr, "connrules: %v\n", err)
-		return exitFail
+	var in io.Reader = e.Stdin // "-": stream from stdin
+	if files[0] != "-" {
+		f, err := os.Open(files[0])
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "connrules: %v\n", err)
+			return exitFail
+		}
+		defer f.Close()
+		in = f
 	}
-	defer f.Close()
 	run := replay.Replay
 	if *simulate {
 		run = replay.Simulate
 	}
-	rep, err := run(ctx, f, opts)
+	start := time.Now()
+	rep, err := run(ctx, in, opts)
+	elapsed := time.Since(start)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "connrules: %s: %v\n", files[0], err)
 		return exitFail
@@ -104,6 +113,9 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 		_ = enc.Encode(rep)
 	} else {
 		_ = rep.WriteText(e.Stdout)
+	}
+	if *timing {
+		fmt.Fprintf(e.Stderr, "replayed %d events in %.2f s: %.0f events/s\n", rep.Events, elapsed.Seconds(), float64(rep.Events)/elapsed.Seconds())
 	}
 	if *maxFlips >= 0 && rep.Flips > *maxFlips {
 		fmt.Fprintf(e.Stderr, "connrules: %d decisions flip; at most %d allowed\n", rep.Flips, *maxFlips)

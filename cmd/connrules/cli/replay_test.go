@@ -83,3 +83,17 @@ func TestReplayCLIErrors(t *testing.T) {
 		t.Errorf("bad log: exit %d: %s", code, errb)
 	}
 }
+
+func TestReplayStdin(t *testing.T) {
+	events, lower := replayFixture(t)
+	f, err := os.Open(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out, errb strings.Builder
+	code := Run([]string{"replay", "--timing", "--policy", lower, "-"}, f, &out, &errb)
+	if code != exitOK || !strings.Contains(out.String(), "allow/sent -> deny/daily_limit") || !strings.Contains(errb.String(), "events/s") {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+}
