@@ -146,8 +146,11 @@ func deciderOf(p *rules.Policy, d lifecycle.Decider) lifecycle.Decider {
 func readBatches(ctx context.Context, lr *lineReader, work, order chan<- *batch) {
 	defer close(order)
 	defer close(work)
+	bufCap := 64 << 10
 	for {
-		b := &batch{done: make(chan struct{})}
+		// Sized from the last batch, so a batch's lines are copied once.
+		b := &batch{done: make(chan struct{}), buf: make([]byte, 0, bufCap),
+			ends: make([]int, 0, batchSize), lines: make([]int, 0, batchSize)}
 		var err error
 		for len(b.ends) < batchSize {
 			var line []byte
@@ -160,6 +163,7 @@ func readBatches(ctx context.Context, lr *lineReader, work, order chan<- *batch)
 			b.ends = append(b.ends, len(b.buf))
 			b.lines = append(b.lines, n)
 		}
+		bufCap = max(bufCap, len(b.buf)+len(b.buf)/8)
 		if err != nil && !errors.Is(err, io.EOF) {
 			b.err = err
 			close(b.done)
