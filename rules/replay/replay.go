@@ -182,6 +182,9 @@ func readBatches(ctx context.Context, lr *lineReader, work, order chan<- *batch)
 			select {
 			case work <- b:
 			case <-ctx.Done():
+				// The aggregator may be waiting for this batch.
+				b.err = ctx.Err()
+				close(b.done)
 				return
 			}
 		}
@@ -193,6 +196,9 @@ func readBatches(ctx context.Context, lr *lineReader, work, order chan<- *batch)
 
 // decideBatch decodes a batch's lines and decides its requests.
 func decideBatch(ctx context.Context, b *batch, newDec, oldDec lifecycle.Decider) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	n := len(b.ends)
 	b.evs = make([]event, n)
 	b.reqs = make([]rules.Request, n)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connrules/connrules/host"
 	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/rules/lifecycle"
 )
@@ -285,3 +286,75 @@ func TestDeciderError(t *testing.T) {
 }
 
 var errBoom = errors.New("boom")
+
+// The WebAssembly engine on wazero, deciding batches, gives the same report
+// as the native engine.
+func TestWazeroAgrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the WebAssembly module")
+	}
+	ctx := context.Background()
+	e, err := host.New(ctx, host.WithPoolSize(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	if err := e.Load(ctx, "lower.yaml", []byte(readVariantSource(t, dailyFrom, dailyTo))); err != nil {
+		t.Fatal(err)
+	}
+	log := samplePrefix(t, 8000)
+	lower := variant(t, "lower", dailyFrom, dailyTo)
+	native, err := Replay(ctx, bytes.NewReader(log), Options{Policy: lower})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := Replay(ctx, bytes.NewReader(log), Options{Policy: lower, Decider: e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if native.Flips == 0 || !bytes.Equal(jsonOf(t, native), jsonOf(t, wasm)) {
+		t.Errorf("native and wazero reports differ:\n%s\n%s", jsonOf(t, native), jsonOf(t, wasm))
+	}
+}
+
+// A cancelled context stops a replay and a simulation with its error.
+func TestCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := variant(t, "recorded", "", "")
+	for _, run := range []func(context.Context, io.Reader, Options) (*Report, error){Replay, Simulate} {
+		if _, err := run(ctx, bytes.NewReader(sample(t)), Options{Policy: p}); !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+	}
+}
+
+// cancelAfter cancels its context once n bytes have been read.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= n; c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// Cancelling in the middle of a log stops the replay too.
+func TestCancelledMidway(t *testing.T) {
+	p := variant(t, "recorded", "", "")
+	log := samplePrefix(t, 20000)
+	for range 5 {
+		for _, run := range []func(context.Context, io.Reader, Options) (*Report, error){Replay, Simulate} {
+			ctx, cancel := context.WithCancel(context.Background())
+			_, err := run(ctx, &cancelAfter{bytes.NewReader(log), len(log) / 3, cancel}, Options{Policy: p})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("got %v, want context.Canceled", err)
+			}
+		}
+	}
+}
