@@ -35,61 +35,83 @@ type Request struct {
 
 // Member is a person or company page on the network.
 type Member struct {
-	ID     string `json:"id" expr:"id"`
-	Kind   string `json:"kind" expr:"kind"`     // person|company
-	Tier   string `json:"tier" expr:"tier"`     // a key into the policy's tier table
-	Status string `json:"status" expr:"status"` // active|restricted|soft_banned|deactivated|closed
+	// ID is the member's id.
+	ID string `json:"id" expr:"id"`
+	// Kind is person or company (a company page).
+	Kind string `json:"kind" expr:"kind"`
+	// Tier is a key into the policy's tier table, such as free or premium.
+	Tier string `json:"tier" expr:"tier"`
+	// Status is active, restricted, soft_banned, deactivated or closed.
+	Status string `json:"status" expr:"status"`
 	// RestrictedUntil is the end of a restriction; zero when there is none.
 	RestrictedUntil time.Time `json:"restricted_until,omitzero" expr:"restricted_until"`
 	// SoftBannedUntil is the end of a soft ban (status soft_banned); zero
 	// means the ban has no end.
 	SoftBannedUntil time.Time `json:"soft_banned_until,omitzero" expr:"soft_banned_until"`
-	Connections     int       `json:"connections" expr:"connections"`
-	Company         string    `json:"company" expr:"company"`
-	School          string    `json:"school" expr:"school"`
+	// Connections is the member's number of connections.
+	Connections int `json:"connections" expr:"connections"`
+	// Company is where the member works; it may be empty.
+	Company string `json:"company" expr:"company"`
+	// School is where the member studied; it may be empty.
+	School string `json:"school" expr:"school"`
 	// Title is the member's job title, as recipients' settings list them.
 	Title string `json:"title,omitempty" expr:"title"`
-	// Sent and Received count invitations in the current windows, not counting this one.
-	Sent     Counts `json:"sent" expr:"sent"`
+	// Sent counts invitations the member sent in the current windows, not counting this one.
+	Sent Counts `json:"sent" expr:"sent"`
+	// Received counts invitations delivered to the member in the current windows.
 	Received Counts `json:"received" expr:"received"`
 	// OverLimit counts attempts past the weekly limit in this window.
 	OverLimit int `json:"over_limit" expr:"over_limit"`
 	// AcceptanceRate is the share of sent invitations accepted, 0..1.
-	AcceptanceRate float64  `json:"acceptance_rate" expr:"acceptance_rate"`
-	Settings       Settings `json:"settings" expr:"settings"`
+	AcceptanceRate float64 `json:"acceptance_rate" expr:"acceptance_rate"`
+	// Settings are the member's choices about who may invite them.
+	Settings Settings `json:"settings" expr:"settings"`
 }
 
 // Counts holds invitation counts per calendar window.
 type Counts struct {
-	Hour  int `json:"hour" expr:"hour"`
-	Day   int `json:"day" expr:"day"`
-	Week  int `json:"week" expr:"week"`
+	// Hour counts the rolling last hour.
+	Hour int `json:"hour" expr:"hour"`
+	// Day counts since midnight in the policy's time zone.
+	Day int `json:"day" expr:"day"`
+	// Week counts since the week start (week_start in the policy).
+	Week int `json:"week" expr:"week"`
+	// Month counts since the first of the month.
 	Month int `json:"month" expr:"month"`
 }
 
 // Settings are a member's choices about who may invite them.
 type Settings struct {
-	// Invitations is everyone|email_or_contacts|contacts_only|mutual|
-	// second_degree|third_degree|nobody. Empty means everyone.
+	// Invitations says who may invite the member: everyone,
+	// email_or_contacts, contacts_only, mutual, second_degree, third_degree
+	// or nobody. Empty means everyone.
 	Invitations string `json:"invitations" expr:"invitations"`
 	// Companies, Schools and Titles, when not all empty, admit only
 	// senders from a listed company or school or with a listed title.
-	Companies           []string   `json:"companies" expr:"companies"`
-	Schools             []string   `json:"schools" expr:"schools"`
-	Titles              []string   `json:"titles,omitempty" expr:"titles"`
-	RequireConfirmation bool       `json:"require_confirmation" expr:"require_confirmation"`
-	AutoAccept          AutoAccept `json:"auto_accept" expr:"auto_accept"`
+	Companies []string `json:"companies" expr:"companies"`
+	// Schools: see Companies.
+	Schools []string `json:"schools" expr:"schools"`
+	// Titles: see Companies.
+	Titles []string `json:"titles,omitempty" expr:"titles"`
+	// RequireConfirmation holds invitations until the member confirms them.
+	RequireConfirmation bool `json:"require_confirmation" expr:"require_confirmation"`
+	// AutoAccept lists the senders whose invitations are accepted on arrival.
+	AutoAccept AutoAccept `json:"auto_accept" expr:"auto_accept"`
 }
 
 // AutoAccept lists the senders whose invitations are accepted on arrival.
 type AutoAccept struct {
+	// Companies: senders from these companies are accepted on arrival.
 	Companies []string `json:"companies" expr:"companies"`
-	Schools   []string `json:"schools" expr:"schools"`
-	Titles    []string `json:"titles,omitempty" expr:"titles"`
+	// Schools: senders from these schools are accepted on arrival.
+	Schools []string `json:"schools" expr:"schools"`
+	// Titles: senders with these titles are accepted on arrival.
+	Titles []string `json:"titles,omitempty" expr:"titles"`
 }
 
 // Pair is the relationship between sender and recipient, seen from the sender.
 type Pair struct {
+	// Connected: the two are already connected.
 	Connected bool `json:"connected" expr:"connected"`
 	// Degree is 1, 2 or 3; 0 is outside the network.
 	Degree int `json:"degree" expr:"degree"`
@@ -104,10 +126,13 @@ type Pair struct {
 	// Pending counts open invitations from sender to recipient.
 	Pending int `json:"pending" expr:"pending"`
 	// Ignored counts the sender's invitations the recipient ignored.
-	Ignored       int       `json:"ignored" expr:"ignored"`
+	Ignored int `json:"ignored" expr:"ignored"`
+	// LastIgnoredAt is when the recipient last ignored one; zero if never.
 	LastIgnoredAt time.Time `json:"last_ignored_at,omitzero" expr:"last_ignored_at"`
-	Rejected      bool      `json:"rejected" expr:"rejected"`
-	WithdrawnAt   time.Time `json:"withdrawn_at,omitzero" expr:"withdrawn_at"`
+	// Rejected: the recipient rejected an earlier invitation from the sender.
+	Rejected bool `json:"rejected" expr:"rejected"`
+	// WithdrawnAt is when the sender last withdrew one; zero if never.
+	WithdrawnAt time.Time `json:"withdrawn_at,omitzero" expr:"withdrawn_at"`
 }
 
 var (
