@@ -45,7 +45,7 @@ func ExampleSimulate() {
 	}
 	fmt.Printf("%d of %d decisions flip; %d accepts had no invitation to accept\n",
 		r.Flips, r.Decisions, r.Simulation.NotRerun["accept of an invitation never sent"])
-	// Output: 340 of 23885 decisions flip; 146 accepts had no invitation to accept
+	// Output: 338 of 23885 decisions flip; 146 accepts had no invitation to accept
 }
 
 // WriteText prints a report for people.

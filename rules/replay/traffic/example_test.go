@@ -29,5 +29,5 @@ func ExampleGenerate() {
 		panic(err)
 	}
 	fmt.Println(st.Members, "members;", st.Events, "events, one JSON line each:", bytes.Count(log.Bytes(), []byte("\n")) == st.Events)
-	// Output: 37 members; 1472 events, one JSON line each: true
+	// Output: 37 members; 1510 events, one JSON line each: true
 }
