@@ -139,17 +139,17 @@ func NewCEL(cfg Config) (*CEL, error) {
 				return types.String(t.In(cal.Loc).Format(layout))
 			})))
 	}
-	env, err := cel.NewEnv(
-		ext.NativeTypes(types.ParseStructTag("json"), reflect.TypeFor[rules.Member](), reflect.TypeFor[rules.Pair](), reflect.TypeFor[Params]()),
+	opts := []cel.EnvOption{
+		ext.NativeTypes(types.ParseStructTag("json"), reflect.TypeFor[rules.Member](), reflect.TypeFor[rules.Pair]()),
 		cel.Variable("sender", cel.ObjectType("rules.Member")),
 		cel.Variable("recipient", cel.ObjectType("rules.Member")),
 		cel.Variable("pair", cel.ObjectType("rules.Pair")),
-		cel.Variable("params", cel.ObjectType("peers.Params")),
 		cel.Variable("now", cel.TimestampType),
 		cel.Variable("note", cel.StringType),
 		timeFn("next_day", cal.NextDay), timeFn("next_week", cal.NextWeek), timeFn("next_month", cal.NextMonth),
 		formatFn("format_time", timeLayout), formatFn("format_date", dateLayout),
-	)
+	}
+	env, err := cel.NewEnv(append(opts, celParams(cfg.Params)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -189,10 +189,40 @@ func NewCEL(cfg Config) (*CEL, error) {
 	return c, nil
 }
 
+// celParams declares the policy's parameters as constants (params.tiers,
+// params.restrict_short, ...) holding CEL values built once, as
+// connrules folds params into its programs. Read through a native Go
+// struct instead, every access would convert by reflection.
+func celParams(p Params) []cel.EnvOption {
+	a := types.DefaultTypeAdapter
+	tiers := map[ref.Val]ref.Val{}
+	for name, t := range p.Tiers {
+		tiers[types.String(name)] = types.NewRefValMap(a, map[ref.Val]ref.Val{
+			types.String("daily"): types.Int(t.Daily), types.String("weekly"): types.Int(t.Weekly),
+			types.String("monthly"): types.Int(t.Monthly), types.String("connections"): types.Int(t.Connections),
+		})
+	}
+	var cooldowns []ref.Val
+	for _, d := range p.IgnoreCooldowns {
+		cooldowns = append(cooldowns, types.Duration{Duration: d})
+	}
+	num := func(name string, v int) cel.EnvOption { return cel.Constant("params."+name, cel.IntType, types.Int(v)) }
+	dur := func(name string, v time.Duration) cel.EnvOption {
+		return cel.Constant("params."+name, cel.DurationType, types.Duration{Duration: v})
+	}
+	return []cel.EnvOption{
+		cel.Constant("params.tiers", cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.IntType)), types.NewRefValMap(a, tiers)),
+		cel.Constant("params.ignore_cooldowns", cel.ListType(cel.DurationType), types.NewRefValList(a, cooldowns)),
+		num("max_pending_per_pair", p.MaxPendingPerPair), num("ignore_never_after", p.IgnoreNeverAfter),
+		num("note_max_chars", p.NoteMaxChars), num("restrict_long_after", p.RestrictLongAfter),
+		num("recipient_daily_max", p.RecipientDailyMax),
+		dur("withdraw_cooldown", p.WithdrawCooldown), dur("restrict_short", p.RestrictShort), dur("restrict_long", p.RestrictLong),
+	}
+}
+
 // celFacts is the activation: the request's facts by name, with no map.
 type celFacts struct {
-	req    *rules.Request
-	params *Params
+	req *rules.Request
 }
 
 func (f *celFacts) ResolveName(name string) (any, bool) {
@@ -207,8 +237,6 @@ func (f *celFacts) ResolveName(name string) (any, bool) {
 		return f.req.Now, true
 	case "note":
 		return f.req.Note, true
-	case "params":
-		return f.params, true
 	}
 	return nil, false
 }
@@ -220,7 +248,7 @@ func (c *CEL) Decide(req *rules.Request) (Result, error) {
 	if r, bad := c.cfg.invalidTier(req); bad {
 		return r, nil
 	}
-	act := &celFacts{req: req, params: &c.cfg.Params}
+	act := &celFacts{req: req}
 	for i := range c.rules {
 		r := &c.rules[i]
 		v, _, err := r.when.Eval(act)
