@@ -68,7 +68,7 @@ func engines(t testing.TB, name string) []engine {
 	}
 	t.Cleanup(func() { _ = wz.Close(ctx) })
 	if err := wz.Load(ctx, name, src); err != nil {
-		t.Fatal(err)
+		t.Fatalf("wazero: %v\n(is host/connrules.wasm older than rules/? `make wasm` rebuilds it)", err)
 	}
 	rg, err := NewRego(ctx, cfg)
 	if err != nil {
