@@ -19,8 +19,10 @@ import (
 // policies.yaml.
 type celRule struct {
 	id, reason, outcome string
+	private             bool
 	when, message       string
 	retry               string
+	restrict            string // the until of a restrict effect on the sender
 }
 
 // The policy's lets, inlined into the expressions that use them (CEL has
@@ -58,7 +60,7 @@ var celInvite = []celRule{
 	{id: "weekly_limit_escalation", reason: "weekly_limit",
 		when:    celWeekFull + " && sender.over_limit + 1 >= params.restrict_long_after && sender.restricted_until > now && sender.restricted_until <= now + params.restrict_short",
 		message: `"You've made " + string(sender.over_limit + 1) + " attempts past this week's limit of " + string(` + celTier + `.weekly) + " invitations. Sending is paused until " + format_time(` + celWeeklyRetry + `) + "."`,
-		retry:   celWeeklyRetry},
+		retry:   celWeeklyRetry, restrict: celRestrictEnd},
 	{id: "sender_restricted", when: "sender.restricted_until > now",
 		message: `"Your account can't send invitations until " + format_time(` + celRestrictedRetry + `) + "."`, retry: celRestrictedRetry},
 	{id: "recipient_unavailable", when: `recipient.status in ["deactivated", "closed"]`, message: `"This member's account is no longer active."`},
@@ -70,8 +72,8 @@ var celInvite = []celRule{
 		message: `"You can invite this member again after " + format_date(` + celResendAt + `) + "."`, retry: celResendAt},
 	{id: "withdraw_cooldown", when: "now < " + celWithdrawEnd,
 		message: `"You withdrew an invitation to this member recently. Try again after " + format_date(` + celWithdrawEnd + `) + "."`, retry: celWithdrawEnd},
-	{id: "blocked", when: "pair.blocked", message: `"Blocked (either side)."`},
-	{id: "recipient_settings", when: `recipient.settings.invitations == "email_or_contacts" && !(pair.knows_email || pair.in_contacts)
+	{id: "blocked", private: true, when: "pair.blocked", message: `"Blocked (either side)."`},
+	{id: "recipient_settings", private: true, when: `recipient.settings.invitations == "email_or_contacts" && !(pair.knows_email || pair.in_contacts)
 		|| recipient.settings.invitations == "contacts_only" && !pair.in_contacts
 		|| recipient.settings.invitations == "mutual" && pair.mutual == 0
 		|| recipient.settings.invitations == "second_degree" && !(pair.degree in [1, 2])
@@ -84,11 +86,11 @@ var celInvite = []celRule{
 		message: `"Your note is " + string(size(note)) + " characters long; the limit is " + string(params.note_max_chars) + "."`},
 	{id: "sender_connection_limit", when: celTier + ".connections > 0 && sender.connections >= " + celTier + ".connections",
 		message: `"You've reached your limit of " + string(` + celTier + `.connections) + " connections. Remove some connections or upgrade to Premium to invite more."`},
-	{id: "recipient_connection_limit", when: "params.tiers[recipient.tier].connections > 0 && recipient.connections >= params.tiers[recipient.tier].connections",
+	{id: "recipient_connection_limit", private: true, when: "params.tiers[recipient.tier].connections > 0 && recipient.connections >= params.tiers[recipient.tier].connections",
 		message: `"The recipient is at their connection cap."`},
 	{id: "weekly_limit", when: celWeekFull,
 		message: `"You've reached this week's limit of " + string(` + celTier + `.weekly) + " invitations. Sending is paused until " + format_time(` + celWeeklyRetry + `) + "."`,
-		retry:   celWeeklyRetry},
+		retry:   celWeeklyRetry, restrict: celRestrictEnd},
 	{id: "monthly_limit", when: celMonthFull,
 		message: `"You've reached this month's limit of " + string(` + celTier + `.monthly) + " invitations. You can send more from " + format_date(next_month(now)) + "."`,
 		retry:   "next_month(now)"},
@@ -97,7 +99,7 @@ var celInvite = []celRule{
 		retry:   "next_day(now)"},
 	{id: "recipient_busy", when: "recipient.received.day >= params.recipient_daily_max",
 		message: `"This member is receiving a lot of invitations right now. Try again tomorrow."`, retry: "next_day(now)"},
-	{id: "soft_banned", outcome: "shadow",
+	{id: "soft_banned", outcome: "shadow", private: true,
 		when:    `sender.status == "soft_banned" && (int(sender.soft_banned_until) == ` + celZeroTime + ` || sender.soft_banned_until > now)`,
 		message: `"Soft-banned sender: shown as sent, not delivered."`},
 }
@@ -113,7 +115,7 @@ type CEL struct {
 
 type celProgram struct {
 	celRule
-	when, message, retry cel.Program
+	when, message, retry, restrict cel.Program
 }
 
 // NewCEL checks and plans every expression of the stage.
@@ -182,6 +184,9 @@ func NewCEL(cfg Config) (*CEL, error) {
 			return nil, err
 		}
 		if p.retry, err = compile(r.id, r.retry, cel.TimestampType); err != nil {
+			return nil, err
+		}
+		if p.restrict, err = compile(r.id, r.restrict, cel.TimestampType); err != nil {
 			return nil, err
 		}
 		c.rules = append(c.rules, p)
@@ -258,7 +263,7 @@ func (c *CEL) Decide(req *rules.Request) (Result, error) {
 		if v != types.True {
 			continue
 		}
-		out := Result{Outcome: r.outcome, Reason: r.reason, Rule: r.id}
+		out := Result{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
 		m, _, err := r.message.Eval(act)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s message: %w", r.id, err)
@@ -270,6 +275,13 @@ func (c *CEL) Decide(req *rules.Request) (Result, error) {
 				return Result{}, fmt.Errorf("%s retry_after: %w", r.id, err)
 			}
 			out.RetryAfter = t.(types.Timestamp).Time
+		}
+		if r.restrict != nil {
+			t, _, err := r.restrict.Eval(act)
+			if err != nil {
+				return Result{}, fmt.Errorf("%s effect: %w", r.id, err)
+			}
+			out.RestrictUntil = t.(types.Timestamp).Time
 		}
 		return out, nil
 	}

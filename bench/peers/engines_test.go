@@ -17,8 +17,16 @@ type engine struct {
 	decide func(*rules.Request) Result
 }
 
-func fromDecision(d rules.Decision) Result {
-	return Result{Outcome: d.Outcome, Reason: d.Reason, Rule: d.Rule, Message: d.Message, RetryAfter: d.RetryAfter}
+// fromDecision is the part of a connrules decision the peers give.
+func fromDecision(t testing.TB, d rules.Decision) Result {
+	r := Result{Outcome: d.Outcome, Reason: d.Reason, Rule: d.Rule, Message: d.Message, Private: d.Private, RetryAfter: d.RetryAfter}
+	for _, e := range d.Effects {
+		if e.Kind != "restrict" || e.Subject != "sender" || !r.RestrictUntil.IsZero() {
+			t.Fatalf("%s: effect %+v: the peers know only one restrict effect on the sender", d.Rule, e)
+		}
+		r.RestrictUntil = e.Until
+	}
+	return r
 }
 
 // policySource is the default policy, or it with the rules it ships
@@ -80,13 +88,13 @@ func engines(t testing.TB, name string) []engine {
 	}
 	hand := &Hand{C: cfg}
 	return []engine{
-		{"native", func(r *rules.Request) Result { return fromDecision(pol.Decide(r)) }},
+		{"native", func(r *rules.Request) Result { return fromDecision(t, pol.Decide(r)) }},
 		{"wazero", func(r *rules.Request) Result {
 			d, err := wz.Decide(ctx, r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return fromDecision(d)
+			return fromDecision(t, d)
 		}},
 		{"opa", func(r *rules.Request) Result {
 			res, err := rg.Decide(ctx, r)

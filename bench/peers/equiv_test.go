@@ -84,8 +84,8 @@ func inviteCases(t *testing.T) []corpusCase {
 }
 
 // TestEquivalence: on every invite request of the three-runtime corpus,
-// every engine gives the golden outcome, reason, rule, message and
-// retry_after.
+// every engine gives the golden outcome, reason, rule, message, private
+// flag, retry_after and restrict effect.
 func TestEquivalence(t *testing.T) {
 	cases := inviteCases(t)
 	byPolicy := map[string][]engine{}
@@ -96,7 +96,7 @@ func TestEquivalence(t *testing.T) {
 			engs = engines(t, c.Policy)
 			byPolicy[c.Policy] = engs
 		}
-		want := fromDecision(c.golden)
+		want := fromDecision(t, c.golden)
 		reasons[want.Rule]++
 		for _, e := range engs {
 			req, err := rules.DecodeRequest(c.Request) // fresh: no engine sees another's request

@@ -63,8 +63,8 @@ func (h *Hand) Decide(req *rules.Request) Result {
 		return restrictUntil, restrictUntil
 	}
 	if weekFull && s.OverLimit+1 >= p.RestrictLongAfter && s.RestrictedUntil.After(now) && !s.RestrictedUntil.After(now.Add(p.RestrictShort)) {
-		_, at := weeklyRetryAt()
-		r := Result{Outcome: "deny", Reason: "weekly_limit", Rule: "weekly_limit_escalation", RetryAfter: at,
+		until, at := weeklyRetryAt()
+		r := Result{Outcome: "deny", Reason: "weekly_limit", Rule: "weekly_limit_escalation", RetryAfter: at, RestrictUntil: until,
 			Message: "You've made " + strconv.Itoa(s.OverLimit+1) + " attempts past this week's limit of " + strconv.Itoa(tier.Weekly) +
 				" invitations. Sending is paused until " + at.In(cal.Loc).Format(timeLayout) + "."}
 		return r
@@ -125,10 +125,10 @@ func (h *Hand) Decide(req *rules.Request) Result {
 		return r
 	}
 	if pair.Blocked {
-		return deny("blocked", "Blocked (either side).")
+		return private(deny("blocked", "Blocked (either side)."))
 	}
 	if !admits(&rc.Settings, s, pair) {
-		return deny("recipient_settings", "The recipient's settings don't admit this sender.")
+		return private(deny("recipient_settings", "The recipient's settings don't admit this sender."))
 	}
 	if !(pair.Degree == 1 || pair.Degree == 2 || pair.KnowsEmail) {
 		return deny("not_close_enough", "You can invite people you share a connection with, or whose email address you know.")
@@ -141,13 +141,13 @@ func (h *Hand) Decide(req *rules.Request) Result {
 			" connections. Remove some connections or upgrade to Premium to invite more.")
 	}
 	if rt := p.Tiers[rc.Tier]; rt.Connections > 0 && rc.Connections >= rt.Connections {
-		return deny("recipient_connection_limit", "The recipient is at their connection cap.")
+		return private(deny("recipient_connection_limit", "The recipient is at their connection cap."))
 	}
 	if weekFull {
-		_, at := weeklyRetryAt()
+		until, at := weeklyRetryAt()
 		r := deny("weekly_limit", "You've reached this week's limit of "+strconv.Itoa(tier.Weekly)+
 			" invitations. Sending is paused until "+at.In(cal.Loc).Format(timeLayout)+".")
-		r.RetryAfter = at
+		r.RetryAfter, r.RestrictUntil = at, until
 		return r
 	}
 	if monthFull {
@@ -170,9 +170,16 @@ func (h *Hand) Decide(req *rules.Request) Result {
 		return r
 	}
 	if s.Status == "soft_banned" && (s.SoftBannedUntil.IsZero() || s.SoftBannedUntil.After(now)) {
-		return Result{Outcome: "shadow", Reason: "soft_banned", Rule: "soft_banned", Message: "Soft-banned sender: shown as sent, not delivered."}
+		return Result{Outcome: "shadow", Reason: "soft_banned", Rule: "soft_banned", Message: "Soft-banned sender: shown as sent, not delivered.", Private: true}
 	}
 	return Result{Outcome: "allow", Reason: "sent", Message: "Invitation sent."}
+}
+
+// private marks a rule's decision private: the sender sees only the
+// generic message.
+func private(r Result) Result {
+	r.Private = true
+	return r
 }
 
 // admits is the recipient_settings rule, negated: whether the recipient's

@@ -79,6 +79,10 @@ soft_banned_now if {
 	sender.soft_banned_until > now
 }
 
+already_connected if pair.connected
+
+already_connected if pair.degree == 1
+
 known_tiers if {
 	params.tiers[sender.tier]
 	recipient == null
@@ -124,6 +128,8 @@ settings_refuse if {
 
 deny(rule, msg) := {"outcome": "deny", "reason": rule, "rule": rule, "message": msg}
 
+private_deny(rule, msg) := {"outcome": "deny", "reason": rule, "rule": rule, "message": msg, "private": true}
+
 deny_until(rule, msg, at) := {"outcome": "deny", "reason": rule, "rule": rule, "message": msg, "retry_after": at}
 
 decision := {"outcome": "deny", "reason": "invalid_request", "rule": "", "message": data.connrules.params.generic} if {
@@ -141,7 +147,7 @@ decision := {"outcome": "deny", "reason": "invalid_request", "rule": "", "messag
 } else := {
 	"outcome": "deny", "reason": "weekly_limit", "rule": "weekly_limit_escalation",
 	"message": sprintf("You've made %d attempts past this week's limit of %d invitations. Sending is paused until %s.", [sender.over_limit + 1, tier.weekly, format_time(weekly_retry_at)]),
-	"retry_after": weekly_retry_at,
+	"retry_after": weekly_retry_at, "restrict_until": restrict_until,
 } if {
 	week_full
 	sender.over_limit + 1 >= params.restrict_long_after
@@ -152,9 +158,7 @@ decision := {"outcome": "deny", "reason": "invalid_request", "rule": "", "messag
 } else := deny("recipient_unavailable", "This member's account is no longer active.") if {
 	recipient.status in {"deactivated", "closed"}
 } else := deny("already_connected", "You're already connected to this member.") if {
-	pair.connected
-} else := deny("already_connected", "You're already connected to this member.") if {
-	pair.degree == 1
+	already_connected
 } else := deny("already_pending", "You already have an invitation pending with this member. Withdraw it or wait for an answer.") if {
 	pair.pending >= params.max_pending_per_pair
 } else := deny("previously_rejected", "This member declined your earlier invitation. You can't invite them again.") if {
@@ -166,9 +170,9 @@ decision := {"outcome": "deny", "reason": "invalid_request", "rule": "", "messag
 	now < resend_at
 } else := deny_until("withdraw_cooldown", sprintf("You withdrew an invitation to this member recently. Try again after %s.", [format_date(pair.withdrawn_at + params.withdraw_cooldown)]), pair.withdrawn_at + params.withdraw_cooldown) if {
 	now < pair.withdrawn_at + params.withdraw_cooldown
-} else := deny("blocked", "Blocked (either side).") if {
+} else := private_deny("blocked", "Blocked (either side).") if {
 	pair.blocked
-} else := deny("recipient_settings", "The recipient's settings don't admit this sender.") if {
+} else := private_deny("recipient_settings", "The recipient's settings don't admit this sender.") if {
 	settings_refuse
 } else := deny("not_close_enough", "You can invite people you share a connection with, or whose email address you know.") if {
 	not pair.degree in {1, 2}
@@ -178,10 +182,14 @@ decision := {"outcome": "deny", "reason": "invalid_request", "rule": "", "messag
 } else := deny("sender_connection_limit", sprintf("You've reached your limit of %d connections. Remove some connections or upgrade to Premium to invite more.", [tier.connections])) if {
 	tier.connections > 0
 	sender.connections >= tier.connections
-} else := deny("recipient_connection_limit", "The recipient is at their connection cap.") if {
+} else := private_deny("recipient_connection_limit", "The recipient is at their connection cap.") if {
 	recipient_tier.connections > 0
 	recipient.connections >= recipient_tier.connections
-} else := deny_until("weekly_limit", sprintf("You've reached this week's limit of %d invitations. Sending is paused until %s.", [tier.weekly, format_time(weekly_retry_at)]), weekly_retry_at) if {
+} else := {
+	"outcome": "deny", "reason": "weekly_limit", "rule": "weekly_limit",
+	"message": sprintf("You've reached this week's limit of %d invitations. Sending is paused until %s.", [tier.weekly, format_time(weekly_retry_at)]),
+	"retry_after": weekly_retry_at, "restrict_until": restrict_until,
+} if {
 	week_full
 } else := deny_until("monthly_limit", sprintf("You've reached this month's limit of %d invitations. You can send more from %s.", [tier.monthly, format_date(next_month(now))]), next_month(now)) if {
 	month_full
@@ -189,6 +197,6 @@ decision := {"outcome": "deny", "reason": "invalid_request", "rule": "", "messag
 	day_full
 } else := deny_until("recipient_busy", "This member is receiving a lot of invitations right now. Try again tomorrow.", next_day(now)) if {
 	recipient.received.day >= params.recipient_daily_max
-} else := {"outcome": "shadow", "reason": "soft_banned", "rule": "soft_banned", "message": "Soft-banned sender: shown as sent, not delivered."} if {
+} else := {"outcome": "shadow", "reason": "soft_banned", "rule": "soft_banned", "message": "Soft-banned sender: shown as sent, not delivered.", "private": true} if {
 	soft_banned_now
 } else := {"outcome": "allow", "reason": "sent", "rule": "", "message": "Invitation sent."}

@@ -43,19 +43,23 @@ type Config struct {
 }
 
 // Result is what every engine answers for one invite request: the fields
-// the equivalence test compares.
+// of a connrules decision the stage sets (no trace, no diagnostics).
 type Result struct {
 	Outcome    string
 	Reason     string
 	Rule       string
 	Message    string
+	Private    bool
 	RetryAfter time.Time
+	// RestrictUntil is the end of the restrict effect on the sender, the
+	// only effect of the invite stage; zero when there is none.
+	RestrictUntil time.Time
 }
 
 // Same reports whether two results agree, comparing times as instants.
 func (r Result) Same(o Result) bool {
-	return r.Outcome == o.Outcome && r.Reason == o.Reason && r.Rule == o.Rule &&
-		r.Message == o.Message && r.RetryAfter.Equal(o.RetryAfter)
+	return r.Outcome == o.Outcome && r.Reason == o.Reason && r.Rule == o.Rule && r.Message == o.Message &&
+		r.Private == o.Private && r.RetryAfter.Equal(o.RetryAfter) && r.RestrictUntil.Equal(o.RestrictUntil)
 }
 
 // ConfigOf reads the invite stage's parameters from a loaded policy.

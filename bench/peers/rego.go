@@ -81,12 +81,15 @@ func (r *Rego) Decide(ctx context.Context, req *rules.Request) (Result, error) {
 	}
 	str := func(k string) string { s, _ := m[k].(string); return s }
 	out := Result{Outcome: str("outcome"), Reason: str("reason"), Rule: str("rule"), Message: str("message")}
-	if n, ok := m["retry_after"].(json.Number); ok {
-		ns, err := n.Int64()
-		if err != nil {
-			return Result{}, fmt.Errorf("rego: retry_after %v: %w", n, err)
+	out.Private, _ = m["private"].(bool)
+	for k, dst := range map[string]*time.Time{"retry_after": &out.RetryAfter, "restrict_until": &out.RestrictUntil} {
+		if n, ok := m[k].(json.Number); ok {
+			ns, err := n.Int64()
+			if err != nil {
+				return Result{}, fmt.Errorf("rego: %s %v: %w", k, n, err)
+			}
+			*dst = time.Unix(0, ns)
 		}
-		out.RetryAfter = time.Unix(0, ns)
 	}
 	return out, nil
 }
