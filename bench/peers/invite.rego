@@ -45,20 +45,25 @@ recipient_full if {
 	recipient.received.day >= params.recipient_daily_max
 }
 
-day_free_at := next_day(now) if day_full
-else := next_day(now) if recipient_full
-else := now
+day_free_at := next_day(now) if {
+	day_full
+} else := next_day(now) if {
+	recipient_full
+} else := now
 
-week_free_at := next_week(now) if week_full
-else := now
+week_free_at := next_week(now) if {
+	week_full
+} else := now
 
-month_free_at := next_month(now) if month_full
-else := now
+month_free_at := next_month(now) if {
+	month_full
+} else := now
 
 quota_free_at := max({day_free_at, week_free_at, month_free_at})
 
-ban := params.restrict_long if sender.over_limit + 1 >= params.restrict_long_after
-else := params.restrict_short
+ban := params.restrict_long if {
+	sender.over_limit + 1 >= params.restrict_long_after
+} else := params.restrict_short
 
 restrict_until := max({now + ban, next_week(now)})
 
@@ -120,11 +125,18 @@ settings_refuse if {
 }
 
 settings_refuse if {
-	count(settings.companies) + count(settings.schools) + count(settings.titles) > 0
+	listed
 	not sender.company in settings.companies
 	not sender.school in settings.schools
 	not sender.title in settings.titles
 }
+
+# The recipient lists companies, schools or titles it admits.
+listed if count(settings.companies) > 0
+
+listed if count(settings.schools) > 0
+
+listed if count(settings.titles) > 0
 
 deny(rule, msg) := {"outcome": "deny", "reason": rule, "rule": rule, "message": msg}
 
