@@ -27,8 +27,15 @@ const (
 	DefaultMemoryBudget = 100_000
 	maxNodesCeiling     = 10_000
 	memoryBudgetCeiling = 10_000_000
-	maxPolicyBytes      = 1 << 20
 )
+
+// stageDefaults is what a stage decides when the policy leaves it out or
+// gives it no default: a policy need only write the stages it uses.
+var stageDefaults = map[string]outcomeSpec{
+	StageInvite:  {outcome: "allow", reason: "sent", message: "Invitation sent."},
+	StageDeliver: {outcome: "inbox", reason: "delivered", message: "You have a new invitation."},
+	StageAccept:  {outcome: "allow", reason: "connected", message: "You're now connected."},
+}
 
 // StageOutcomes lists the outcomes each stage may decide.
 var StageOutcomes = map[string][]string{
@@ -84,6 +91,7 @@ type rule struct {
 	id    string
 	stage string
 	pos   Position
+	size  int // nodes of when, lets inlined
 	outcomeSpec
 	private bool
 	when    *vm.Program
@@ -106,6 +114,8 @@ type template struct {
 type letDef struct {
 	name string
 	node *yaml.Node
+	// size is the body's node count with its own lets inlined.
+	size int
 }
 
 type loader struct {
@@ -116,11 +126,19 @@ type loader struct {
 	params reflect.Value
 	lets   []letDef
 	letIdx map[string]int
+	// badLets are lets with errors: a use of one is not reported again.
+	badLets map[string]bool
 	opts   []expr.Option
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// paramTypes names the generated params types for error messages.
 	paramTypes map[string]paramType
+	// compiled counts the expression nodes compiled so far, lets inlined,
+	// against MaxPolicyNodes; overBudget is set once it is reported.
+	compiled   int
+	overBudget bool
+	// lastSize is the size of the last expression compiled, lets inlined.
+	lastSize int
 }
 
 type paramType struct {
@@ -132,11 +150,19 @@ type paramType struct {
 // On failure the error is an [ErrorList] holding every problem found,
 // each with file:line:col, the rule id where there is one, and a caret
 // snippet.
+//
+// Loading is bounded in time and memory whatever the text: see
+// [MaxPolicyBytes] and the limits beside it.
 func Load(filename string, src []byte) (*Policy, error) {
+	// The size first, before the text is copied or converted.
+	if err := CheckSize(filename, int64(len(src))); err != nil {
+		return nil, err
+	}
 	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}}
 	l.lines = l.src.textLines()
-	if len(src) > maxPolicyBytes {
-		return nil, ErrorList{{Pos: Position{filename, 1, 1}, Msg: fmt.Sprintf("policy is %d bytes; the limit is %d", len(src), maxPolicyBytes)}}
+	if line, col, over := yamlBudget(src); over {
+		l.errPos(Position{filename, line, col}, "", fmt.Sprintf("the policy has more than %d YAML values", MaxYAMLNodes))
+		return nil, l.errs
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
@@ -144,6 +170,9 @@ func Load(filename string, src []byte) (*Policy, error) {
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, ErrorList{{Pos: Position{filename, 1, 1}, Msg: "empty policy"}}
+	}
+	if !l.checkYAML(doc.Content[0]) {
+		return nil, l.errs
 	}
 	l.policy(doc.Content[0])
 	if len(l.errs) > 0 {
@@ -281,11 +310,15 @@ func (l *loader) policy(root *yaml.Node) {
 		l.errAt(root, "", "missing key \"stages\"")
 	} else {
 		sm := l.mapping(sn, "stages", "", Stages)
+		if sm != nil && len(sm) == 0 && len(resolveAlias(sn).Content) == 0 {
+			l.errAt(sn, "", "stages is empty: write at least one of "+strings.Join(Stages, ", "))
+		}
+		// A stage left out decides its default.
 		for _, name := range Stages {
 			if n := sm[name]; n != nil {
 				l.stage(name, n)
 			} else {
-				l.errAt(sn, "", fmt.Sprintf("missing stage %q", name))
+				l.p.stages[name] = &stage{name: name, def: stageDefaults[name]}
 			}
 		}
 	}
@@ -331,6 +364,7 @@ func (l *loader) letBlock(n *yaml.Node) {
 		return
 	}
 	l.letIdx = map[string]int{}
+	l.badLets = map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolveAlias(n.Content[i+1])
 		switch {
@@ -347,7 +381,9 @@ func (l *loader) letBlock(n *yaml.Node) {
 		// Check the body with only earlier lets in scope.
 		if _, ok := l.compile(v, "", "let "+k.Value, nil); ok {
 			l.letIdx[k.Value] = len(l.lets)
-			l.lets = append(l.lets, letDef{name: k.Value, node: v})
+			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize})
+		} else {
+			l.badLets[k.Value] = true
 		}
 	}
 }
@@ -378,13 +414,17 @@ func (l *loader) stage(name string, n *yaml.Node) {
 			l.errAt(dm["message"], "", "a default message is shown verbatim and cannot interpolate ${...}")
 		}
 	} else {
-		l.errAt(n, "", fmt.Sprintf("stage %q needs a default outcome", name))
+		st.def = stageDefaults[name]
 	}
 	if rn := m["rules"]; rn != nil {
 		if rn.Kind != yaml.SequenceNode {
 			l.errAt(rn, "", "rules must be a list")
 		} else {
-			for _, r := range rn.Content {
+			for i, r := range rn.Content {
+				if i == MaxRulesPerStage {
+					l.errAt(r, "", fmt.Sprintf("stage %s has %d rules; the limit is %d", name, len(rn.Content), MaxRulesPerStage))
+					break
+				}
 				if ru := l.rule(name, r); ru != nil {
 					st.rules = append(st.rules, ru)
 				}
@@ -456,6 +496,7 @@ func (l *loader) rule(stageName string, n *yaml.Node) *rule {
 		l.errAt(n, id, "rule needs a when condition")
 	} else {
 		r.when, _ = l.compile(w, id, "when", expr.AsBool())
+		r.size = l.lastSize
 	}
 	if mn := m["message"]; mn != nil {
 		if _, ok := l.str(mn, "message", id); ok {
@@ -467,6 +508,9 @@ func (l *loader) rule(stageName string, n *yaml.Node) *rule {
 	}
 	if r.private && m["retry_after"] != nil {
 		l.errAt(m["retry_after"], id, "a private rule cannot have retry_after: it would tell the sender apart from the generic denial")
+	}
+	if r.private && m["effects"] != nil {
+		l.errAt(m["effects"], id, "a private rule cannot have effects: a restriction or flag shows in what the sender sees, which would tell them apart from the generic denial")
 	}
 	if en := m["effects"]; en != nil {
 		if en.Kind != yaml.SequenceNode {
@@ -611,17 +655,33 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(0), ruleID, what+" is empty")
 		return nil, false
 	}
-	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}))
+	if off, over := exprDepth(src); over {
+		l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply (more than %d levels of brackets, operators, ternaries or lets); name parts of it with let", what, MaxExprDepth))
+		return nil, false
+	}
+	pt := &patcher{l: l, limit: int(l.p.nodes)}
+	opts := append(slices.Clone(l.opts), expr.Patch(pt))
 	if as != nil {
 		opts = append(opts, as)
 	}
 	prog, err := expr.Compile(src, opts...)
+	l.lastSize = pt.size
+	if pt.over {
+		l.errPos(at(pt.overAt), ruleID, fmt.Sprintf("%s: more than %d nodes once its lets are inlined (limits.max_nodes)", what, l.p.nodes))
+		return nil, false
+	}
+	if !l.spend(pt.size, at(0), ruleID) {
+		return nil, false
+	}
 	if err != nil {
 		var fe *file.Error
 		off := 0
 		msg := err.Error()
 		if errors.As(err, &fe) {
 			off, msg = fe.From, fe.Message
+		}
+		if m := unknownNameRe.FindStringSubmatch(msg); m != nil && l.badLets[m[1]] {
+			return nil, false // the let's own error says what is wrong
 		}
 		msg = l.tidyExprMessage(msg)
 		l.errPos(at(off), ruleID, what+": "+msg)
@@ -724,14 +784,39 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// spend charges n compiled nodes to the policy's MaxPolicyNodes and
+// reports, once, the expression that goes over.
+func (l *loader) spend(n int, pos Position, ruleID string) bool {
+	l.compiled += n
+	if l.compiled <= MaxPolicyNodes {
+		return true
+	}
+	if !l.overBudget {
+		l.overBudget = true
+		l.errPos(pos, ruleID, fmt.Sprintf("the policy's expressions, lets inlined and each stage's rules counted again as one program, are more than %d nodes", MaxPolicyNodes))
+	}
+	return false
+}
+
 // patcher substitutes params (a typed constant) and lets (their bodies,
-// parsed afresh) into an expression before it is type-checked.
+// parsed afresh) into an expression before it is type-checked. It counts
+// the nodes of the result and stops inlining before they pass limit: a
+// let used twice in each of twenty lets once inlined to a million nodes.
 type patcher struct {
 	l     *loader
-	depth int
+	depth int // > 0 inside an inlined let, whose nodes are counted already
+	size  int
+	limit int // 0: no limit
+	// over is set, with the offset of the let's use, when inlining it
+	// would pass limit.
+	over   bool
+	overAt int
 }
 
 func (p *patcher) Visit(node *ast.Node) {
+	if p.depth == 0 {
+		p.size++
+	}
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
 		if n.Value == "params" {
@@ -741,8 +826,14 @@ func (p *patcher) Visit(node *ast.Node) {
 			return
 		}
 		i, ok := p.l.letIdx[n.Value]
-		if !ok || p.depth > 64 {
+		if !ok || p.over {
 			return
+		}
+		if p.depth == 0 {
+			if p.size += p.l.lets[i].size - 1; p.limit > 0 && p.size > p.limit {
+				p.over, p.overAt = true, n.Location().From
+				return
+			}
 		}
 		tree, err := parser.Parse(p.l.lets[i].node.Value)
 		if err != nil {
@@ -822,8 +913,17 @@ func (l *loader) chain(st *stage) {
 	}
 	b.WriteString("-1")
 	b.WriteString(strings.Repeat(")", len(st.rules)))
-	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt())
+	// Each rule was compiled alone under limits.max_nodes; the program
+	// that chains them is bounded by MaxRulesPerStage and MaxPolicyNodes.
+	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt(), expr.MaxNodes(0))
 	opts[0] = expr.Env(factsValue{})
+	size := 0
+	for _, r := range st.rules {
+		size += r.size + 3
+	}
+	if !l.spend(size, st.rules[len(st.rules)-1].pos, "") {
+		return
+	}
 	prog, err := expr.Compile(b.String(), opts...)
 	if err != nil {
 		// Every rule compiled alone, so this is our bug, not the author's.

@@ -1,0 +1,249 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser/lexer"
+	"github.com/expr-lang/expr/parser/operator"
+	"gopkg.in/yaml.v3"
+)
+
+// Load limits. Each is checked before the work it bounds, so a hostile
+// policy fails fast, with a positioned error, in the same way natively,
+// under wazero (64 MiB per instance) and in a browser. RATIONALE.md, "Why
+// these load limits?", says why each has its value.
+const (
+	// MaxPolicyBytes is the largest policy text Load accepts.
+	MaxPolicyBytes = 1 << 20
+	// MaxYAMLNodes bounds the YAML values of a policy, an alias counting
+	// as every value it stands for.
+	MaxYAMLNodes = 100_000
+	// MaxYAMLDepth bounds how deeply YAML collections nest, through aliases.
+	MaxYAMLDepth = 100
+	// MaxExprDepth bounds how deeply one expression nests: brackets,
+	// unary operators, ternaries and right-associative operators.
+	MaxExprDepth = 100
+	// MaxRulesPerStage bounds the rules of one stage.
+	MaxRulesPerStage = 1000
+	// MaxPolicyNodes bounds the expression nodes compiled for a whole
+	// policy, lets inlined, each stage's first-match program included.
+	MaxPolicyNodes = 200_000
+)
+
+// CheckSize returns the error Load gives for a policy of size bytes, or
+// nil when the size is within [MaxPolicyBytes]. Callers that read a
+// policy from a file or a network use it to refuse an oversized one
+// before reading or copying it.
+func CheckSize(filename string, size int64) error {
+	if size <= MaxPolicyBytes {
+		return nil
+	}
+	return ErrorList{{Pos: Position{filename, 1, 1}, Msg: fmt.Sprintf("policy is %d bytes; the limit is %d", size, MaxPolicyBytes)}}
+}
+
+// yamlBudget returns the position of the value that takes the policy over
+// MaxYAMLNodes, before yaml.v3 builds its tree of about 170 bytes a node:
+// a 1 MiB flow list would take 90 MB natively and more than a wasm
+// instance has. It over-counts (each word of a plain scalar, two nodes per
+// token), never under-counts: every node starts with a token counted here.
+func yamlBudget(src []byte) (line, col int, over bool) {
+	count, line, col := 0, 1, 0
+	start := true // at the start of a token
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c&0xC0 != 0x80 { // columns count characters, not bytes
+			col++
+		}
+		if c == '\n' {
+			line, col, start = line+1, 0, true
+			continue
+		}
+		if c == ' ' || c == '\t' || c == '\r' {
+			start = true
+			continue
+		}
+		if !start && c != ',' && c != '[' && c != '{' && c != ']' && c != '}' {
+			continue
+		}
+		tokLine, tokCol := line, col
+		switch c {
+		case '#':
+			if i == 0 || src[i-1] == ' ' || src[i-1] == '\t' || src[i-1] == '\n' {
+				for i+1 < len(src) && src[i+1] != '\n' {
+					i++
+				}
+				continue
+			}
+		case '"', '\'':
+			// A quoted scalar is one node, whatever it holds.
+			for i++; i < len(src); i++ {
+				col++
+				if src[i] == '\n' {
+					line, col = line+1, 0
+				}
+				if c == '"' && src[i] == '\\' {
+					i++
+					col++
+					continue
+				}
+				if src[i] == c {
+					if c == '\'' && i+1 < len(src) && src[i+1] == '\'' {
+						i++
+						col++
+						continue
+					}
+					break
+				}
+			}
+		case ']', '}':
+			start = true
+			continue
+		}
+		start = c == ',' || c == '[' || c == '{'
+		if count++; 2*count+1 > MaxYAMLNodes {
+			return tokLine, tokCol, true
+		}
+	}
+	return 0, 0, false
+}
+
+// yamlShape walks the parsed tree as the loader will see it, aliases
+// expanded, and reports the first node past MaxYAMLDepth, the alias that
+// takes the expanded count past MaxYAMLNodes, or an alias inside its own
+// anchor. Sizes and heights are memoised per node, so the walk is linear
+// in the text however the aliases multiply.
+type yamlShape struct {
+	l      *loader
+	size   map[*yaml.Node]int // expanded size of a finished node
+	height map[*yaml.Node]int // expanded nesting below a finished node
+	open   map[*yaml.Node]bool
+}
+
+func (l *loader) checkYAML(root *yaml.Node) bool {
+	s := &yamlShape{l: l, size: map[*yaml.Node]int{}, height: map[*yaml.Node]int{}, open: map[*yaml.Node]bool{}}
+	size, _ := s.walk(root, 0)
+	return size >= 0
+}
+
+// walk returns n's expanded size and height, or a size of -1 after
+// reporting an error. Anchors precede their aliases, so an alias's target
+// is either finished or an ancestor of the alias.
+func (s *yamlShape) walk(n *yaml.Node, depth int) (size, height int) {
+	if depth > MaxYAMLDepth {
+		s.l.errAt(n, "", fmt.Sprintf("YAML values nested more than %d deep", MaxYAMLDepth))
+		return -1, 0
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		t := n.Alias
+		if s.open[t] {
+			s.l.errAt(n, "", fmt.Sprintf("alias *%s refers to itself: it is inside its own anchor", n.Value))
+			return -1, 0
+		}
+		size, ok := s.size[t]
+		if !ok {
+			return s.walk(t, depth)
+		}
+		height = s.height[t]
+		switch {
+		case depth+height > MaxYAMLDepth:
+			s.l.errAt(n, "", fmt.Sprintf("alias *%s nests YAML values more than %d deep", n.Value, MaxYAMLDepth))
+			return -1, 0
+		case size > MaxYAMLNodes:
+			s.l.errAt(n, "", fmt.Sprintf("alias *%s expands to more than %d YAML values", n.Value, MaxYAMLNodes))
+			return -1, 0
+		}
+		return size, height
+	}
+	s.open[n] = true
+	defer delete(s.open, n)
+	size = 1
+	for _, c := range n.Content {
+		cs, ch := s.walk(c, depth+1)
+		if cs < 0 {
+			return -1, 0
+		}
+		size, height = size+cs, max(height, ch+1)
+		if size > MaxYAMLNodes {
+			s.l.errAt(c, "", fmt.Sprintf("the policy expands to more than %d YAML values", MaxYAMLNodes))
+			return -1, 0
+		}
+	}
+	s.size[n], s.height[n] = size, height
+	return size, height
+}
+
+// exprDepth bounds from above how deeply expr's recursive-descent parser
+// will recurse on src, from its tokens alone, and returns the offset where
+// the bound first passes MaxExprDepth. expr's parser has no depth limit,
+// and in Go a stack overflow is fatal, not a panic: a condition of a
+// million "!" killed the process. The model follows parseExpression: an
+// opening bracket, a prefix operator, a ternary, a let and an if each
+// open a level; a binary operator opens one that a lower-precedence
+// operator closes; a comma, colon or semicolon closes the operators of
+// its bracket.
+func exprDepth(src string) (off int, over bool) {
+	type level struct {
+		ops     []int // precedences of the open operator levels
+		persist int   // ternaries, lets and ifs, open until the bracket closes
+	}
+	levels := []level{{}}
+	total := 1
+	prefix := true
+	lx := lexer.New()
+	lx.Reset(file.NewSource(src))
+	for {
+		t, err := lx.Next()
+		if err != nil || t.Kind == lexer.EOF {
+			return 0, false // expr reports lexer errors itself
+		}
+		cur := &levels[len(levels)-1]
+		popTo := func(prec int) {
+			for len(cur.ops) > 0 && cur.ops[len(cur.ops)-1] > prec {
+				cur.ops = cur.ops[:len(cur.ops)-1]
+				total--
+			}
+		}
+		switch {
+		case t.Kind == lexer.Bracket && (t.Value == "(" || t.Value == "[" || t.Value == "{"):
+			levels = append(levels, level{})
+			total++
+			prefix = true
+		case t.Kind == lexer.Bracket:
+			if len(levels) > 1 {
+				total -= 1 + len(cur.ops) + cur.persist
+				levels = levels[:len(levels)-1]
+			}
+			prefix = false
+		case t.Kind == lexer.Operator:
+			v := t.Value
+			un, isUnary := operator.Unary[v]
+			bin, isBinary := operator.Binary[v]
+			switch {
+			case prefix && isUnary:
+				cur.ops = append(cur.ops, un.Precedence)
+				total++
+			case v == "," || v == ";" || v == ":":
+				popTo(-1)
+			case v == "?" || v == "let" || v == "if":
+				popTo(-1)
+				cur.persist++
+				total++
+			case isBinary:
+				popTo(bin.Precedence)
+				if bin.Associativity == operator.Right {
+					cur.ops = append(cur.ops, bin.Precedence)
+				} else {
+					cur.ops = append(cur.ops, bin.Precedence+1)
+				}
+				total++
+			}
+			prefix = v != "." && v != "?." && v != "#"
+		default:
+			prefix = false
+		}
+		if total > MaxExprDepth {
+			return t.From, true
+		}
+	}
+}
