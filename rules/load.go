@@ -128,7 +128,7 @@ type loader struct {
 	letIdx map[string]int
 	// badLets are lets with errors: a use of one is not reported again.
 	badLets map[string]bool
-	opts   []expr.Option
+	opts    []expr.Option
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// paramTypes names the generated params types for error messages.
