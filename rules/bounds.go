@@ -48,7 +48,16 @@ func CheckSize(filename string, size int64) error {
 // instance has. It over-counts (each word of a plain scalar, two nodes per
 // token), never under-counts: every node starts with a token counted here.
 func yamlBudget(src []byte) (line, col int, over bool) {
-	count, line, col := 0, 1, 0
+	_, line, col, over = yamlTokens(src, MaxYAMLNodes/2)
+	return line, col, over
+}
+
+// yamlTokens counts the tokens that can start a YAML node, up to limit,
+// and returns the position of the one past it. A document of n tokens has
+// at most 2n+1 nodes: a key's implicit null and a block mapping, which
+// have no token of their own, are paid for by the key's.
+func yamlTokens(src []byte, limit int) (count, line, col int, over bool) {
+	line = 1
 	start := true // at the start of a token
 	for i := 0; i < len(src); i++ {
 		c := src[i]
@@ -96,16 +105,18 @@ func yamlBudget(src []byte) (line, col int, over bool) {
 					break
 				}
 			}
-		case ']', '}':
+		case ']', '}', ',':
+			// A comma makes no node: the implicit null after a flow
+			// mapping's key is the key's second node.
 			start = true
 			continue
 		}
-		start = c == ',' || c == '[' || c == '{'
-		if count++; 2*count+1 > MaxYAMLNodes {
-			return tokLine, tokCol, true
+		start = c == '[' || c == '{'
+		if count++; count > limit {
+			return count, tokLine, tokCol, true
 		}
 	}
-	return 0, 0, false
+	return count, 0, 0, false
 }
 
 // yamlShape walks the parsed tree as the loader will see it, aliases

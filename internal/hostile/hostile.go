@@ -32,20 +32,29 @@ func rule(id, when string) string {
 // Cases returns every hostile policy.
 func Cases() []Case {
 	return []Case{
-		{"alias_bomb_params", []byte(head + aliasBomb("params", 9, 9) + stages(rule("r", "true"))), "expands to more than"},
-		{"alias_bomb_test_defaults", []byte(head + stages(rule("r", "true")) + aliasBomb("test_defaults", 9, 9)), "expands to more than"},
+		{"alias_bomb_params", []byte(head + aliasBomb("params", 9, 9) + stages(rule("r", "true"))), "YAML values"},
+		{"alias_bomb_test_defaults", []byte(head + stages(rule("r", "true")) + aliasBomb("test_defaults", 9, 9)), "YAML values"},
 		{"alias_cycle", []byte(head + "params:\n  a: &a [1, *a]\n" + stages(rule("r", "true"))), "refers to itself"},
 		{"bang_1m", []byte(head + stages(rule("r", "pair.rejected || "+strings.Repeat("!", 1_000_000)+"true"))), "nested too deeply"},
 		{"parens_500k", []byte(head + stages(rule("r", strings.Repeat("(", 500_000)+"true"+strings.Repeat(")", 500_000)))), "nested too deeply"},
 		{"let_doubling_20", []byte(head + letDoubling(20) + stages(rule("r", "l20"))), "once its lets are inlined"},
 		{"let_doubling_40", []byte(head + letDoubling(40) + stages(rule("r", "l40"))), "once its lets are inlined"},
 		{"let_chain_66", []byte(head + letChain(66) + stages(rule("r", "l66"))), ""},
-		{"oversized_10mb", append([]byte(head+"# "), []byte(strings.Repeat("x", 10<<20))...), "the limit is"},
+		// 9,000 lets, each negating the one before: an expression 9,000
+		// deep once inlined, within max_nodes raised to its ceiling.
+		{"let_not_chain_600", []byte(head + "limits: {max_nodes: 10000}\n" + letNot(600) + stages(rule("r", "l600"))), ""},
+		// Forty rules of 6,000 nodes each: every rule is within max_nodes,
+		// the policy is not.
+		{"policy_nodes", []byte(head + "limits: {max_nodes: 10000}\n" + letDoubling(10) + stages(manyRulesOf(40, "l10"))), "are more than 200000 nodes"},
+		{"oversized_10mb", append([]byte(head+"# "), []byte(strings.Repeat("x", 10<<20))...), "the limit is 1048576"},
 		{"many_rules_300", []byte(head + stages(manyRules(300))), ""},
-		{"many_rules_5000", []byte(head + stages(manyRules(5000))), "rules; the limit is"},
-		{"deep_yaml_flow", []byte(head + "params:\n  deep: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n" + stages(rule("r", "true"))), "nested more than"},
-		{"deep_yaml_block", []byte(head + deepBlock(1000) + stages(rule("r", "true"))), "nested more than"},
-		{"wide_yaml", []byte(head + "params:\n  wide: [" + strings.Repeat("0,", 450_000) + "0]\n" + stages(rule("r", "true"))), "more than"},
+		{"many_rules_1000", []byte(head + stages(manyRules(1000))), ""},
+		{"many_rules_5000", []byte(head + stages(manyRules(5000))), "rules; the limit is 1000"},
+		{"deep_yaml_flow", []byte(head + "params:\n  deep: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n" + stages(rule("r", "true"))), "nested more than 100 deep"},
+		{"deep_yaml_block", []byte(head + deepBlock(1000) + stages(rule("r", "true"))), "nested more than 100 deep"},
+		{"deep_yaml_99", []byte(head + "params:\n  deep: " + strings.Repeat("[", 98) + "1" + strings.Repeat("]", 98) + "\n" + stages(rule("r", "true"))), ""},
+		{"wide_yaml", []byte(head + "params:\n  wide: [" + strings.Repeat("0,", 450_000) + "0]\n" + stages(rule("r", "true"))), "more than 100000 YAML values"},
+		{"wide_yaml_40k", []byte(head + "params:\n  wide: [" + strings.Repeat("0,", 40_000) + "0]\n" + stages(rule("r", "true"))), ""},
 	}
 }
 
@@ -80,6 +89,24 @@ func letChain(n int) string {
 	b.WriteString("let:\n  l0: sender.connections > 10\n")
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&b, "  l%d: l%d && sender.connections < %d\n", i, i-1, 100000+i)
+	}
+	return b.String()
+}
+
+// letNot is l1: !l0, l2: !l1, ... n deep.
+func letNot(n int) string {
+	var b strings.Builder
+	b.WriteString("let:\n  l0: pair.rejected\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "  l%d: \"!l%d\"\n", i, i-1)
+	}
+	return b.String()
+}
+
+func manyRulesOf(n int, when string) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(rule(fmt.Sprintf("r%d", i), when))
 	}
 	return b.String()
 }

@@ -1,0 +1,54 @@
+package rules
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FuzzYAMLTokens: the token count that bounds a policy's YAML before it
+// is parsed is an upper bound of the nodes yaml.v3 builds, whatever the
+// text. If it were not, a policy could take more memory than MaxYAMLNodes
+// allows before the loader sees its tree.
+//
+//	go test -run '^$' -fuzz FuzzYAMLTokens -fuzztime 10m ./rules
+func FuzzYAMLTokens(f *testing.F) {
+	files, _ := filepath.Glob("testdata/errors/*.yaml")
+	files = append(files, "../policies.yaml")
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	for _, s := range []string{"{a, b, c}", "[a, [b, {c: d}], e]", "? a\n: b\n", "-\n-\n- - -\n", "a:\nb:\n  c:\n", "{a: , b: }", "'x' : \"y\"", "!!str a: &x b\nc: *x\n", "|\n  a b\n  c\n", "[a,b,,]", "a: [b,c]#d\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		var doc yaml.Node
+		if yaml.Unmarshal(src, &doc) != nil {
+			return
+		}
+		count, _, _, _ := yamlTokens(src, math.MaxInt)
+		if n := countNodes(&doc, map[*yaml.Node]bool{}) - 1; n > 2*count+1 {
+			t.Fatalf("%d nodes from %d tokens in %q", n, count, src)
+		}
+	})
+}
+
+// countNodes counts the distinct nodes of a tree, aliases as one node.
+func countNodes(n *yaml.Node, seen map[*yaml.Node]bool) int {
+	if seen[n] {
+		return 0
+	}
+	seen[n] = true
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k, seen)
+	}
+	return c
+}
