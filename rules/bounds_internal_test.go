@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 	"gopkg.in/yaml.v3"
 )
 
@@ -52,3 +54,37 @@ func countNodes(n *yaml.Node, seen map[*yaml.Node]bool) int {
 	}
 	return c
 }
+
+// TestCloneNode: a copied tree prints the same and shares no node with
+// the original, for every kind of node a let can hold.
+func TestCloneNode(t *testing.T) {
+	for _, src := range []string{
+		`nil || a == 1 && -b < 2.5 && c?.d["e"] != "f" && g[1:2] == h(i, j) && len(k) > 0`,
+		`all(xs, {# > 1}) && map(ys, .z)[0] ?? 3 ? [1, 2] : {"a": true, b: false}`,
+		`let x = 1; x + 1 in 1..3 ? b"raw" : nil`,
+		`if a { 1 } else { 2 }`,
+	} {
+		tree, err := parser.Parse(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		orig := map[ast.Node]bool{}
+		ast.Walk(&tree.Node, visitFunc(func(n *ast.Node) { orig[*n] = true }))
+		c := cloneNode(tree.Node)
+		if c.String() != tree.Node.String() {
+			t.Errorf("clone prints %q, want %q", c.String(), tree.Node.String())
+		}
+		ast.Walk(&c, visitFunc(func(n *ast.Node) {
+			if orig[*n] {
+				t.Errorf("%s: the clone shares %T %s", src, *n, (*n).String())
+			}
+		}))
+		if r := cloneReflect(tree.Node); r.String() != tree.Node.String() {
+			t.Errorf("reflect clone prints %q, want %q", r.String(), tree.Node.String())
+		}
+	}
+}
+
+type visitFunc func(*ast.Node)
+
+func (f visitFunc) Visit(n *ast.Node) { f(n) }

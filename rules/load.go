@@ -116,6 +116,9 @@ type letDef struct {
 	node *yaml.Node
 	// size is the body's node count with its own lets inlined.
 	size int
+	// inlined is the body parsed and patched, unchecked: a pristine
+	// tree to copy into each use.
+	inlined ast.Node
 }
 
 type loader struct {
@@ -835,16 +838,24 @@ func (p *patcher) Visit(node *ast.Node) {
 				return
 			}
 		}
-		tree, err := parser.Parse(p.l.lets[i].node.Value)
-		if err != nil {
-			return // reported when the let itself was checked
+		// The let's body is parsed and patched once; each use gets a
+		// copy, which costs a tenth of parsing it again.
+		body := p.l.lets[i].inlined
+		if body == nil {
+			tree, err := parser.Parse(p.l.lets[i].node.Value)
+			if err != nil {
+				return // reported when the let itself was checked
+			}
+			// Nested lets and params inside the body.
+			p.depth++
+			ast.Walk(&tree.Node, p)
+			p.depth--
+			p.l.lets[i].inlined = tree.Node
+			body = tree.Node
 		}
-		// Nested lets and params inside the body.
-		p.depth++
-		ast.Walk(&tree.Node, p)
-		p.depth--
-		relocate(tree.Node, n.Location())
-		*node = tree.Node
+		body = cloneNode(body)
+		relocate(body, n.Location())
+		*node = body
 	case *ast.MemberNode:
 		// Fold params.a.b into one constant, so the hot path does no lookup.
 		c, ok := n.Node.(*ast.ConstantNode)
@@ -871,6 +882,142 @@ func (p *patcher) Visit(node *ast.Node) {
 			*node = nc
 		}
 	}
+}
+
+// cloneNode deep-copies an expression tree, so that the checker and the
+// optimizer, which change nodes in place, never touch a let's pristine
+// tree. A type switch, because reflection cost more than the parse it
+// saves.
+func cloneNode(n ast.Node) ast.Node {
+	switch n := n.(type) {
+	case nil:
+		return nil
+	case *ast.NilNode:
+		c := *n
+		return &c
+	case *ast.IdentifierNode:
+		c := *n
+		return &c
+	case *ast.IntegerNode:
+		c := *n
+		return &c
+	case *ast.FloatNode:
+		c := *n
+		return &c
+	case *ast.BoolNode:
+		c := *n
+		return &c
+	case *ast.StringNode:
+		c := *n
+		return &c
+	case *ast.BytesNode:
+		c := *n
+		return &c
+	case *ast.ConstantNode:
+		c := *n
+		return &c
+	case *ast.PointerNode:
+		c := *n
+		return &c
+	case *ast.UnaryNode:
+		c := *n
+		c.Node = cloneNode(n.Node)
+		return &c
+	case *ast.BinaryNode:
+		c := *n
+		c.Left, c.Right = cloneNode(n.Left), cloneNode(n.Right)
+		return &c
+	case *ast.ChainNode:
+		c := *n
+		c.Node = cloneNode(n.Node)
+		return &c
+	case *ast.MemberNode:
+		c := *n
+		c.Node, c.Property = cloneNode(n.Node), cloneNode(n.Property)
+		return &c
+	case *ast.SliceNode:
+		c := *n
+		c.Node, c.From, c.To = cloneNode(n.Node), cloneNode(n.From), cloneNode(n.To)
+		return &c
+	case *ast.CallNode:
+		c := *n
+		c.Callee, c.Arguments = cloneNode(n.Callee), cloneNodes(n.Arguments)
+		return &c
+	case *ast.BuiltinNode:
+		c := *n
+		c.Arguments, c.Map = cloneNodes(n.Arguments), cloneNode(n.Map)
+		return &c
+	case *ast.PredicateNode:
+		c := *n
+		c.Node = cloneNode(n.Node)
+		return &c
+	case *ast.ConditionalNode:
+		c := *n
+		c.Cond, c.Exp1, c.Exp2 = cloneNode(n.Cond), cloneNode(n.Exp1), cloneNode(n.Exp2)
+		return &c
+	case *ast.VariableDeclaratorNode:
+		c := *n
+		c.Value, c.Expr = cloneNode(n.Value), cloneNode(n.Expr)
+		return &c
+	case *ast.SequenceNode:
+		c := *n
+		c.Nodes = cloneNodes(n.Nodes)
+		return &c
+	case *ast.ArrayNode:
+		c := *n
+		c.Nodes = cloneNodes(n.Nodes)
+		return &c
+	case *ast.MapNode:
+		c := *n
+		c.Pairs = cloneNodes(n.Pairs)
+		return &c
+	case *ast.PairNode:
+		c := *n
+		c.Key, c.Value = cloneNode(n.Key), cloneNode(n.Value)
+		return &c
+	}
+	return cloneReflect(n) // a node type a later expr adds
+}
+
+var (
+	typNode  = reflect.TypeOf((*ast.Node)(nil)).Elem()
+	typNodes = reflect.TypeOf([]ast.Node(nil))
+)
+
+// cloneReflect copies any node whose children are in exported fields of
+// type Node or []Node, as every expr node's are.
+func cloneReflect(n ast.Node) ast.Node {
+	src := reflect.ValueOf(n)
+	if src.Kind() != reflect.Pointer || src.IsNil() {
+		return n
+	}
+	dst := reflect.New(src.Elem().Type())
+	dst.Elem().Set(src.Elem())
+	e := dst.Elem()
+	for i := 0; i < e.NumField(); i++ {
+		f := e.Field(i)
+		if !f.CanSet() || f.IsZero() {
+			continue
+		}
+		switch f.Type() {
+		case typNode:
+			f.Set(reflect.ValueOf(cloneNode(f.Interface().(ast.Node))))
+		case typNodes:
+			f.Set(reflect.ValueOf(cloneNodes(f.Interface().([]ast.Node))))
+		}
+	}
+	return dst.Interface().(ast.Node)
+}
+
+func cloneNodes(ns []ast.Node) []ast.Node {
+	if ns == nil {
+		return nil
+	}
+	c := make([]ast.Node, len(ns))
+	for i, n := range ns {
+		c[i] = cloneNode(n)
+	}
+	return c
 }
 
 // relocate points every node of an inlined let at the place it is used,

@@ -22,8 +22,11 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"syscall/js"
 
+	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/wasm/guest"
 )
 
@@ -103,7 +106,28 @@ func load(_ js.Value, args []js.Value) (v any) {
 	if len(args) < 2 {
 		return map[string]any{"error": "load(yaml, filename): missing arguments", "code": guest.CodeBadInput}
 	}
-	return answer(eng.Load(args[1].String(), []byte(args[0].String())))
+	filename := args[1].String()
+	// The size before the text is copied into Go memory: copying a 10 MB
+	// paste ran the module out of memory. A string longer than the limit
+	// in UTF-16 units is longer in UTF-8 bytes, which JavaScript counts.
+	if args[0].Type() == js.TypeString && args[0].Length() > rules.MaxPolicyBytes {
+		size := js.Global().Get("TextEncoder").New().Call("encode", args[0]).Get("length").Int()
+		return answer(tooLarge(filename, size), false)
+	}
+	return answer(eng.Load(filename, []byte(args[0].String())))
+}
+
+// tooLarge is the guest's answer for a policy over the size limit, the
+// bytes a load of the text itself would give.
+func tooLarge(filename string, size int) []byte {
+	var list rules.ErrorList
+	errors.As(rules.CheckSize(filename, int64(size)), &list)
+	b, _ := json.Marshal(struct {
+		Error  string          `json:"error"`
+		Code   string          `json:"code"`
+		Errors rules.ErrorList `json:"errors"`
+	}{filename + ": 1 error", guest.CodeLoad, list})
+	return b
 }
 
 // call decodes (request, explain) and runs f, recovering from panics.
