@@ -28,7 +28,7 @@ const (
 	MaxRulesPerStage = 1000
 	// MaxPolicyNodes bounds the expression nodes compiled for a whole
 	// policy, lets inlined, each stage's first-match program included.
-	MaxPolicyNodes = 50_000
+	MaxPolicyNodes = 20_000
 )
 
 // CheckSize returns the error Load gives for a policy of size bytes, or

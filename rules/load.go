@@ -377,6 +377,9 @@ func (l *loader) letBlock(n *yaml.Node) {
 		case slices.Contains(reservedNames, k.Value) || l.isFunc(k.Value):
 			l.errAt(k, "", fmt.Sprintf("let name %q is taken by a fact or helper", k.Value))
 			continue
+		case strings.HasPrefix(k.Value, "__"):
+			l.errAt(k, "", fmt.Sprintf("let name %q: names starting with __ are the engine's", k.Value))
+			continue
 		case l.hasLet(k.Value):
 			l.errAt(k, "", fmt.Sprintf("duplicate let %q", k.Value))
 			continue
@@ -1055,11 +1058,7 @@ func (l *loader) chain(st *stage) {
 		return
 	}
 	var b strings.Builder
-	for i, r := range st.rules {
-		fmt.Fprintf(&b, "(\n%s\n) ? %d : (", r.when.Source().String(), i)
-	}
-	b.WriteString("-1")
-	b.WriteString(strings.Repeat(")", len(st.rules)))
+	chainText(&b, st.rules, 0, len(st.rules))
 	// Each rule was compiled alone under limits.max_nodes; the program
 	// that chains them is bounded by MaxRulesPerStage and MaxPolicyNodes.
 	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt(), expr.MaxNodes(0))
@@ -1079,6 +1078,35 @@ func (l *loader) chain(st *stage) {
 	}
 	st.chain = prog
 }
+
+// chainGroup is how many rules chainText nests one in another.
+const chainGroup = 8
+
+// chainText writes the first-match program of rules[lo:hi]. A few rules
+// nest as (when) ? i : (...); more split in two halves, the second tried
+// only when the first matched none, so the program nests as deep as the
+// logarithm of the rule count. Nested as deep as the rule count, a stage
+// of a thousand rules overflowed the JavaScript stack of the js build.
+func chainText(b *strings.Builder, rules []*rule, lo, hi int) {
+	if hi-lo <= chainGroup {
+		for i := lo; i < hi; i++ {
+			fmt.Fprintf(b, "(\n%s\n) ? %d : (", rules[i].when.Source().String(), i)
+		}
+		b.WriteString("-1")
+		b.WriteString(strings.Repeat(")", hi-lo))
+		return
+	}
+	mid := lo + (hi-lo)/2
+	v := fmt.Sprintf("%s%d", chainVar, lo)
+	fmt.Fprintf(b, "(let %s = (", v)
+	chainText(b, rules, lo, mid)
+	fmt.Fprintf(b, "); %s >= 0 ? %s : (", v, v)
+	chainText(b, rules, mid, hi)
+	b.WriteString("))")
+}
+
+// chainVar prefixes the chain's variables; no let may start with it.
+const chainVar = "__first"
 
 // recipientPresent rewrites recipient == nil to false (and != nil to true)
 // for the factsValue program, which runs only when there is a recipient.

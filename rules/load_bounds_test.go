@@ -192,3 +192,34 @@ func shapedPolicy(kind uint8, a, b int, frag string) []byte {
 	fmt.Fprintf(&s, "stages:\n  invite:\n    rules:\n      - id: r\n        when: %q\n        outcome: deny\n", when)
 	return []byte(s.String())
 }
+
+// TestLongStageFirstMatch: a stage of many rules, whose first-match
+// program nests in halves, decides the first rule that holds, as walking
+// the rules one by one does.
+func TestLongStageFirstMatch(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nstages:\n  invite:\n    rules:\n")
+	const n = 300
+	for i := range n {
+		// Rule i holds from i connections on, so the first that holds is
+		// the one numbered by the connections, and every later one holds too.
+		fmt.Fprintf(&b, "      - {id: r%d, when: 'sender.connections >= %d && sender.connections < %d', outcome: deny}\n", i, n-i-1, n+5)
+	}
+	p, err := rules.Load("long.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []int{0, 1, 7, 8, 9, 150, 298, 299, n + 5} {
+		req := &rules.Request{Stage: rules.StageInvite, Now: at(2, 10, 0), Sender: &rules.Member{ID: "a", Kind: "person", Status: "active", Tier: "free", Connections: c}, Recipient: &rules.Member{ID: "b", Kind: "person", Status: "active", Tier: "free"}}
+		want := fmt.Sprintf("r%d", n-1-min(c, n-1))
+		if c >= n+5 {
+			want = ""
+		}
+		if d := p.Decide(req); d.Rule != want {
+			t.Errorf("%d connections: rule %q, want %q", c, d.Rule, want)
+		}
+		if d := p.Explain(req); d.Rule != want {
+			t.Errorf("%d connections, explained: rule %q, want %q", c, d.Rule, want)
+		}
+	}
+}

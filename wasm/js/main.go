@@ -49,7 +49,8 @@ const toJSON = (v) => (typeof v === "string" || v instanceof Uint8Array) ? v : J
 const parse = (r) => JSON.parse(unwrap(r));
 return Object.freeze({
   load(yaml, filename = "policy.yaml") {
-    const r = raw.load(String(yaml), String(filename));
+    const src = String(yaml);
+    const r = raw.load(src, String(filename), src.length);
     if (r.error !== undefined && r.errors) return r.errors;
     unwrap(r);
     return [];
@@ -60,7 +61,8 @@ return Object.freeze({
     return parse(raw.decideBatch(body, !!(opts && opts.explain)));
   },
   loadJSON(yaml, filename = "policy.yaml") {
-    const r = raw.load(String(yaml), String(filename));
+    const src = String(yaml);
+    const r = raw.load(src, String(filename), src.length);
     return r.error !== undefined ? r.raw : r.ok;
   },
   decideJSON(request, explain = false) { return unwrap(raw.decide(request, !!explain)); },
@@ -109,8 +111,9 @@ func load(_ js.Value, args []js.Value) (v any) {
 	filename := args[1].String()
 	// The size before the text is copied into Go memory: copying a 10 MB
 	// paste ran the module out of memory. A string longer than the limit
-	// in UTF-16 units is longer in UTF-8 bytes, which JavaScript counts.
-	if args[0].Type() == js.TypeString && args[0].Length() > rules.MaxPolicyBytes {
+	// in UTF-16 units (the shim passes its length: a string is not an
+	// object Go can ask) is longer in UTF-8 bytes, which JavaScript counts.
+	if len(args) > 2 && args[2].Type() == js.TypeNumber && args[2].Int() > rules.MaxPolicyBytes {
 		size := js.Global().Get("TextEncoder").New().Call("encode", args[0]).Get("length").Int()
 		return answer(tooLarge(filename, size), false)
 	}
