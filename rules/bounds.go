@@ -193,7 +193,10 @@ func (s *yamlShape) walk(n *yaml.Node, depth int) (size, height int) {
 // open a level; a binary operator opens one that a lower-precedence
 // operator closes; a comma, colon or semicolon closes the operators of
 // its bracket.
-func exprDepth(src string) (off int, over bool) {
+func exprDepth(src string) (off int, over bool) { return exprDepthN(src, MaxExprDepth) }
+
+// exprDepthN is exprDepth with another limit.
+func exprDepthN(src string, limit int) (off int, over bool) {
 	type level struct {
 		ops     []int // precedences of the open operator levels
 		persist int   // ternaries, lets and ifs, open until the bracket closes
@@ -253,7 +256,7 @@ func exprDepth(src string) (off int, over bool) {
 		default:
 			prefix = false
 		}
-		if total > MaxExprDepth {
+		if total > limit {
 			return t.From, true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/expr-lang/expr/ast"
@@ -88,3 +89,36 @@ func TestCloneNode(t *testing.T) {
 type visitFunc func(*ast.Node)
 
 func (f visitFunc) Visit(n *ast.Node) { f(n) }
+
+// TestExprDepth: the model of expr's recursion counts what nests and
+// resets what does not, so long flat expressions pass and deep ones fail.
+func TestExprDepth(t *testing.T) {
+	rep := strings.Repeat
+	for _, c := range []struct {
+		src  string
+		over bool
+	}{
+		{rep("(", 99) + "a" + rep(")", 99), false},
+		{rep("(", 100) + "a" + rep(")", 100), true},
+		{rep("!", 99) + "a", false},
+		{rep("!", 100) + "a", true},
+		{rep("-", 100) + "1", true},
+		{rep("not ", 100) + "a", true},
+		{rep("!a && ", 5000) + "b", false},       // each ! closes at &&
+		{rep("a + b * c - ", 5000) + "d", false}, // left-associative: flat
+		{rep("-a * ", 200) + "b", false},         // unary - closes at *
+		{rep("!a * ", 200) + "b", true},          // * binds tighter than !
+		{rep("a ** ", 200) + "b", true},          // right-associative
+		{rep("a ? b : ", 200) + "c", true},       // ternaries nest in the else
+		{rep("let x = 1; ", 200) + "x", true},
+		{rep("[", 100) + rep("]", 100), true},
+		{rep("f(a, ", 50) + "b" + rep(")", 50), false},
+		{rep("a not in b || ", 1000) + "c", false},
+		{rep("(a) || ", 5000) + "b", false},
+		{"a @ " + rep("(", 200), false}, // a lexer error: expr reports it
+	} {
+		if _, over := exprDepth(c.src); over != c.over {
+			t.Errorf("%.40q...: over %v, want %v", c.src, over, c.over)
+		}
+	}
+}
