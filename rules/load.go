@@ -671,6 +671,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		opts = append(opts, as)
 	}
 	prog, err := expr.Compile(src, opts...)
+	yield()
 	l.lastSize = pt.size
 	if pt.over {
 		l.errPos(at(pt.overAt), ruleID, fmt.Sprintf("%s: more than %d nodes once its lets are inlined (limits.max_nodes)", what, l.p.nodes))
