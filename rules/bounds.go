@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser/lexer"
@@ -40,6 +42,31 @@ func CheckSize(filename string, size int64) error {
 		return nil
 	}
 	return ErrorList{{Pos: Position{filename, 1, 1}, Msg: fmt.Sprintf("policy is %d bytes; the limit is %d", size, MaxPolicyBytes)}}
+}
+
+// ReadFile reads a policy file for [Load], refusing one over
+// [MaxPolicyBytes] with Load's error before reading it: a file's size is
+// known from its metadata, and anything else (a pipe) is read only up to
+// the limit.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		if err := CheckSize(path, st.Size()); err != nil {
+			return nil, err
+		}
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxPolicyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > MaxPolicyBytes {
+		return nil, ErrorList{{Pos: Position{path, 1, 1}, Msg: fmt.Sprintf("policy is more than %d bytes, the limit", MaxPolicyBytes)}}
+	}
+	return src, nil
 }
 
 // yamlBudget returns the position of the value that takes the policy over

@@ -2,6 +2,9 @@ package rules_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/connrules/connrules/rules"
@@ -48,4 +51,19 @@ stages:
 	// deliver inbox delivered You have a new invitation.
 	// accept allow connected You're now connected.
 	// blocked: deny blocked
+}
+
+// The CLI and other readers of policy files use ReadFile, which refuses an
+// oversized file from its size alone.
+func ExampleReadFile() {
+	dir, _ := os.MkdirTemp("", "policy")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "big.yaml")
+	f, _ := os.Create(path)
+	f.Truncate(10 << 20) // 10 MiB, never read
+	f.Close()
+	_, err := rules.ReadFile(path)
+	fmt.Println(strings.TrimPrefix(err.Error(), dir+string(filepath.Separator)))
+	// Output:
+	// big.yaml:1:1: policy is 10485760 bytes; the limit is 1048576
 }

@@ -1,8 +1,11 @@
 package rules_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -221,5 +224,25 @@ func TestLongStageFirstMatch(t *testing.T) {
 		if d := p.Explain(req); d.Rule != want {
 			t.Errorf("%d connections, explained: rule %q, want %q", c, d.Rule, want)
 		}
+	}
+}
+
+// TestReadFile reads a policy within the limit whole, and refuses one
+// just over it, which a reader without the check would have loaded.
+func TestReadFile(t *testing.T) {
+	want, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rules.ReadFile("../policies.yaml"); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("ReadFile(policies.yaml) = %d bytes, %v", len(got), err)
+	}
+	path := filepath.Join(t.TempDir(), "over.yaml")
+	if err := os.WriteFile(path, append(bytes.Repeat([]byte("#"), rules.MaxPolicyBytes), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var list rules.ErrorList
+	if _, err := rules.ReadFile(path); !errors.As(err, &list) || !strings.Contains(list[0].Msg, "the limit is 1048576") {
+		t.Errorf("ReadFile(1 MiB + 1) = %v, want the size error", err)
 	}
 }
