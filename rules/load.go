@@ -661,6 +661,9 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(0), ruleID, what+" is empty")
 		return nil, false
 	}
+	if l.overBudget {
+		return nil, false // compiling more would only take longer
+	}
 	if off, over := exprDepth(src); over {
 		l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply (more than %d levels of brackets, operators, ternaries or lets); name parts of it with let", what, MaxExprDepth))
 		return nil, false
@@ -806,7 +809,7 @@ func (l *loader) spend(n int, pos Position, ruleID string) bool {
 }
 
 // patcher substitutes params (a typed constant) and lets (their bodies,
-// parsed afresh) into an expression before it is type-checked. It counts
+// each parsed once) into an expression before it is type-checked. It counts
 // the nodes of the result and stops inlining before they pass limit: a
 // let used twice in each of twenty lets once inlined to a million nodes.
 type patcher struct {

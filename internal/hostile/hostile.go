@@ -47,6 +47,9 @@ func Cases() []Case {
 		// Forty rules of 5,000 nodes each: every rule is within max_nodes,
 		// the policy is not.
 		{"policy_nodes", []byte(head + "limits: {max_nodes: 10000}\n" + letDoubling(10) + stages(manyRulesOf(40, "l10"))), "are more than 20000 nodes"},
+		// Three stages of a thousand rules, each of 5,000 nodes: once the
+		// policy is over its budget, nothing more is compiled.
+		{"policy_nodes_3000_rules", []byte(head + "limits: {max_nodes: 10000}\n" + letDoubling(10) + "stages:\n" + bigStage("invite", "deny", 1000, "l10") + bigStage("deliver", "hold", 1000, "l10") + bigStage("accept", "deny", 1000, "l10")), "are more than 20000 nodes"},
 		{"oversized_10mb", append([]byte(head+"# "), []byte(strings.Repeat("x", 10<<20))...), "the limit is 1048576"},
 		{"many_rules_300", []byte(head + stages(manyRules(300))), ""},
 		{"many_rules_1000", []byte(head + stages(manyRules(1000))), ""},
@@ -108,6 +111,15 @@ func manyRulesOf(n int, when string) string {
 	var b strings.Builder
 	for i := range n {
 		b.WriteString(rule(fmt.Sprintf("r%d", i), when))
+	}
+	return b.String()
+}
+
+func bigStage(name, outcome string, n int, when string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %s:\n    rules:\n", name)
+	for i := range n {
+		fmt.Fprintf(&b, "      - {id: %s%d, when: %s, outcome: %s}\n", name, i, when, outcome)
 	}
 	return b.String()
 }
