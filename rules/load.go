@@ -425,12 +425,11 @@ func (l *loader) stage(name string, n *yaml.Node) {
 	if rn := m["rules"]; rn != nil {
 		if rn.Kind != yaml.SequenceNode {
 			l.errAt(rn, "", "rules must be a list")
+		} else if len(rn.Content) > MaxRulesPerStage {
+			// Refused before any is compiled, so the error comes fast.
+			l.errAt(rn.Content[MaxRulesPerStage], "", fmt.Sprintf("stage %s has %d rules; the limit is %d", name, len(rn.Content), MaxRulesPerStage))
 		} else {
-			for i, r := range rn.Content {
-				if i == MaxRulesPerStage {
-					l.errAt(r, "", fmt.Sprintf("stage %s has %d rules; the limit is %d", name, len(rn.Content), MaxRulesPerStage))
-					break
-				}
+			for _, r := range rn.Content {
 				if ru := l.rule(name, r); ru != nil {
 					st.rules = append(st.rules, ru)
 				}
