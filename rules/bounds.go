@@ -26,6 +26,9 @@ const (
 	// MaxExprDepth bounds how deeply one expression nests: brackets,
 	// unary operators, ternaries and right-associative operators.
 	MaxExprDepth = 100
+	// MaxTreeDepth bounds how deep one expression's tree is, lets
+	// inlined: expr's checker and compiler recurse on it.
+	MaxTreeDepth = 250
 	// MaxRulesPerStage bounds the rules of one stage.
 	MaxRulesPerStage = 1000
 	// MaxPolicyNodes bounds the expression nodes compiled for a whole

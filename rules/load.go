@@ -114,8 +114,9 @@ type template struct {
 type letDef struct {
 	name string
 	node *yaml.Node
-	// size is the body's node count with its own lets inlined.
-	size int
+	// size is the body's node count with its own lets inlined, and
+	// height how deep its tree is.
+	size, height int
 	// inlined is the body parsed and patched, unchecked: a pristine
 	// tree to copy into each use.
 	inlined ast.Node
@@ -140,8 +141,9 @@ type loader struct {
 	// against MaxPolicyNodes; overBudget is set once it is reported.
 	compiled   int
 	overBudget bool
-	// lastSize is the size of the last expression compiled, lets inlined.
-	lastSize int
+	// lastSize and lastHeight are the size and height of the last
+	// expression compiled, lets inlined.
+	lastSize, lastHeight int
 }
 
 type paramType struct {
@@ -387,7 +389,7 @@ func (l *loader) letBlock(n *yaml.Node) {
 		// Check the body with only earlier lets in scope.
 		if _, ok := l.compile(v, "", "let "+k.Value, nil); ok {
 			l.letIdx[k.Value] = len(l.lets)
-			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize})
+			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize, height: l.lastHeight})
 		} else {
 			l.badLets[k.Value] = true
 		}
@@ -667,6 +669,18 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply (more than %d levels of brackets, operators, ternaries or lets); name parts of it with let", what, MaxExprDepth))
 		return nil, false
 	}
+	// expr's checker, optimizer and compiler recurse on the tree, which
+	// lets and left-associative chains (a || b || ...) make deeper than
+	// the text nests: measure it, lets inlined, without recursing.
+	l.lastHeight = 0
+	if tree, err := parser.Parse(src); err == nil {
+		h, off := l.treeHeight(tree.Node)
+		if h > MaxTreeDepth {
+			l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply once its lets are inlined (%d levels; the limit is %d); split it into rules", what, h, MaxTreeDepth))
+			return nil, false
+		}
+		l.lastHeight = h
+	}
 	pt := &patcher{l: l, limit: int(l.p.nodes)}
 	opts := append(slices.Clone(l.opts), expr.Patch(pt))
 	if as != nil {
@@ -791,6 +805,71 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// treeHeight returns how deep the tree at root is once lets are inlined,
+// and the offset of its deepest node, walking with a stack of its own:
+// the point is to learn the depth before anything recurses that deep.
+func (l *loader) treeHeight(root ast.Node) (height, off int) {
+	type item struct {
+		n     ast.Node
+		depth int
+	}
+	stack := []item{{root, 1}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		h := it.depth
+		if id, ok := it.n.(*ast.IdentifierNode); ok {
+			if i, ok := l.letIdx[id.Value]; ok {
+				h += l.lets[i].height - 1
+			}
+		}
+		if h > height {
+			height, off = h, it.n.Location().From
+		}
+		for _, c := range children(it.n) {
+			if c != nil {
+				stack = append(stack, item{c, it.depth + 1})
+			}
+		}
+	}
+	return height, off
+}
+
+// children lists a node's children, as cloneNode copies them.
+func children(n ast.Node) []ast.Node {
+	switch n := n.(type) {
+	case *ast.UnaryNode:
+		return []ast.Node{n.Node}
+	case *ast.BinaryNode:
+		return []ast.Node{n.Left, n.Right}
+	case *ast.ChainNode:
+		return []ast.Node{n.Node}
+	case *ast.MemberNode:
+		return []ast.Node{n.Node, n.Property}
+	case *ast.SliceNode:
+		return []ast.Node{n.Node, n.From, n.To}
+	case *ast.CallNode:
+		return append([]ast.Node{n.Callee}, n.Arguments...)
+	case *ast.BuiltinNode:
+		return append([]ast.Node{n.Map}, n.Arguments...)
+	case *ast.PredicateNode:
+		return []ast.Node{n.Node}
+	case *ast.ConditionalNode:
+		return []ast.Node{n.Cond, n.Exp1, n.Exp2}
+	case *ast.VariableDeclaratorNode:
+		return []ast.Node{n.Value, n.Expr}
+	case *ast.SequenceNode:
+		return n.Nodes
+	case *ast.ArrayNode:
+		return n.Nodes
+	case *ast.MapNode:
+		return n.Pairs
+	case *ast.PairNode:
+		return []ast.Node{n.Key, n.Value}
+	}
+	return nil
 }
 
 // spend charges n compiled nodes to the policy's MaxPolicyNodes and

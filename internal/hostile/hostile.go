@@ -44,6 +44,12 @@ func Cases() []Case {
 		// once inlined, and 16,500 nodes compiled in all (each let is
 		// checked with the ones before inlined), within MaxPolicyNodes.
 		{"let_not_chain_180", []byte(head + "limits: {max_nodes: 10000}\n" + letNot(180) + stages(rule("r", "l180"))), ""},
+		// 17 lets of 95 "!" each around the one before: an expression
+		// 1,600 deep once inlined, within every node limit. Its tree
+		// overflowed the js build's stack; so did a chain of 1,000 ||.
+		{"let_deep_nots", []byte(head + "limits: {max_nodes: 10000}\n" + letDeepNots(17, 95) + stages(rule("r", "l17"))), "nested too deeply once its lets are inlined"},
+		{"or_chain_1000", []byte(head + "limits: {max_nodes: 10000}\n" + stages(rule("r", strings.TrimSuffix(strings.Repeat("pair.rejected || ", 1000), " || ")))), "nested too deeply once its lets are inlined"},
+		{"or_chain_240", []byte(head + stages(rule("r", strings.TrimSuffix(strings.Repeat("pair.rejected || ", 240), " || ")))), ""},
 		// Forty rules of 5,000 nodes each: every rule is within max_nodes,
 		// the policy is not.
 		{"policy_nodes", []byte(head + "limits: {max_nodes: 10000}\n" + letDoubling(10) + stages(manyRulesOf(40, "l10"))), "are more than 20000 nodes"},
@@ -103,6 +109,16 @@ func letNot(n int) string {
 	b.WriteString("let:\n  l0: pair.rejected\n")
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&b, "  l%d: \"!l%d\"\n", i, i-1)
+	}
+	return b.String()
+}
+
+// letDeepNots is n lets, each width "!" around the one before.
+func letDeepNots(n, width int) string {
+	var b strings.Builder
+	b.WriteString("let:\n  l0: pair.rejected\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "  l%d: \"%sl%d\"\n", i, strings.Repeat("!", width), i-1)
 	}
 	return b.String()
 }
