@@ -101,6 +101,8 @@ func FuzzLoadShapes(f *testing.F) {
 	f.Add(uint8(4), uint16(60000), uint16(0), "!|")
 	f.Add(uint8(4), uint16(60000), uint16(0), "(|)")
 	f.Add(uint8(5), uint16(2000), uint16(1), "pair.mutual > 1")
+	f.Add(uint8(0x85), uint16(1000), uint16(0), "pair.rejected")
+	f.Add(uint8(0x82), uint16(17), uint16(0), "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!X")
 	f.Fuzz(func(t *testing.T, kind uint8, a, b uint16, frag string) {
 		if len(frag) > 64 {
 			return
@@ -142,10 +144,14 @@ func FuzzLoadShapes(f *testing.F) {
 	})
 }
 
-// shapedPolicy is a policy of one of six large shapes; a and b size it.
+// shapedPolicy is a policy of one of six large shapes; a and b size it,
+// and kind's high bit raises limits.max_nodes to its ceiling.
 func shapedPolicy(kind uint8, a, b int, frag string) []byte {
 	var s strings.Builder
 	s.WriteString("version: 1\nname: shape\n")
+	if kind&0x80 != 0 {
+		s.WriteString("limits: {max_nodes: 10000}\n") // the ceiling
+	}
 	when := "pair.rejected"
 	switch kind % 6 {
 	case 0: // anchors: levels of anchors, each listing the previous width times
