@@ -72,81 +72,88 @@ func ReadFile(path string) ([]byte, error) {
 	return src, nil
 }
 
-// yamlBudget returns the position of the value that takes the policy over
-// MaxYAMLNodes, before yaml.v3 builds its tree of about 170 bytes a node:
-// a 1 MiB flow list would take 90 MB natively and more than a wasm
-// instance has. It over-counts (each word of a plain scalar, two nodes per
-// token), never under-counts: every node starts with a token counted here.
-func yamlBudget(src []byte) (line, col int, over bool) {
-	_, line, col, over = yamlTokens(src, MaxYAMLNodes/2)
-	return line, col, over
+// yamlScanDepth bounds how deeply the raw text may nest before yaml.v3,
+// which recurses once per level, parses it. yaml.v3 allows 10,000 levels,
+// which overflowed the js build's stack. The count is loose (a column of
+// indentation counts as a level), so it is ten times MaxYAMLDepth, which
+// the parsed tree is then held to exactly.
+const yamlScanDepth = 10 * MaxYAMLDepth
+
+// yamlBudget returns the position where the raw text passes a limit, and
+// which, before yaml.v3 builds a tree of about 170 bytes a node: a 1 MiB
+// flow list would take 90 MB natively and more than a wasm instance has.
+func yamlBudget(src []byte) (line, col int, over string) {
+	sc := yamlTokens(src, MaxYAMLNodes/2, yamlScanDepth)
+	return sc.line, sc.col, sc.over
+}
+
+// yamlScan is what yamlTokens learns of a text.
+type yamlScan struct {
+	tokens, depth int // tokens counted; the deepest nesting bound seen
+	line, col     int // where a limit was passed
+	over          string
 }
 
 // yamlTokens counts the tokens that can start a YAML node, up to limit,
-// and returns the position of the one past it. A document of n tokens has
-// at most 2n+1 nodes: a key's implicit null and a block mapping, which
-// have no token of their own, are paid for by the key's.
-func yamlTokens(src []byte, limit int) (count, line, col int, over bool) {
-	line = 1
+// and bounds the nesting, up to depthLimit, by indentation plus the block
+// indicators (- ? :) on the line plus open flow brackets. Both over-count
+// and never under-count (FuzzYAMLTokens checks it): every word counts,
+// in comments and quotes too, since telling a quote or comment apart
+// needs a parser; and a document of n tokens has at most 2n+1 nodes, a
+// key's implicit null and a block mapping, which have no token of their
+// own, being paid for by the key's. over is "" or which limit was passed.
+func yamlTokens(src []byte, limit, depthLimit int) (sc yamlScan) {
+	line, col := 1, 0
 	start := true // at the start of a token
-	for i := 0; i < len(src); i++ {
-		c := src[i]
+	lineStart, indent, indicators, flow := true, 0, 0, 0
+	blank := func(i int) bool {
+		return i >= len(src) || src[i] == ' ' || src[i] == '\n' || src[i] == '\t' || src[i] == '\r'
+	}
+	for i, c := range src {
 		if c&0xC0 != 0x80 { // columns count characters, not bytes
 			col++
 		}
 		if c == '\n' {
 			line, col, start = line+1, 0, true
+			lineStart, indent, indicators = true, 0, 0
 			continue
 		}
 		if c == ' ' || c == '\t' || c == '\r' {
+			if lineStart {
+				indent++
+			}
 			start = true
 			continue
 		}
-		if !start && c != ',' && c != '[' && c != '{' && c != ']' && c != '}' {
-			continue
+		lineStart = false
+		switch {
+		case c == ':' && blank(i+1), start && (c == '-' || c == '?') && blank(i+1):
+			indicators++
+		case c == '[' || c == '{':
+			flow++
+		case (c == ']' || c == '}') && flow > 0:
+			flow--
 		}
-		tokLine, tokCol := line, col
-		switch c {
-		case '#':
-			if i == 0 || src[i-1] == ' ' || src[i-1] == '\t' || src[i-1] == '\n' {
-				for i+1 < len(src) && src[i+1] != '\n' {
-					i++
-				}
-				continue
-			}
-		case '"', '\'':
-			// A quoted scalar is one node, whatever it holds.
-			for i++; i < len(src); i++ {
-				col++
-				if src[i] == '\n' {
-					line, col = line+1, 0
-				}
-				if c == '"' && src[i] == '\\' {
-					i++
-					col++
-					continue
-				}
-				if src[i] == c {
-					if c == '\'' && i+1 < len(src) && src[i+1] == '\'' {
-						i++
-						col++
-						continue
-					}
-					break
-				}
-			}
-		case ']', '}', ',':
+		if sc.depth = max(sc.depth, indent+indicators+flow); sc.depth > depthLimit {
+			sc.line, sc.col, sc.over = line, col, "depth"
+			return sc
+		}
+		switch {
+		case c == ']' || c == '}' || c == ',':
 			// A comma makes no node: the implicit null after a flow
 			// mapping's key is the key's second node.
 			start = true
 			continue
+		case !start && c != '[' && c != '{':
+			continue
 		}
 		start = c == '[' || c == '{'
-		if count++; count > limit {
-			return count, tokLine, tokCol, true
+		if sc.tokens++; sc.tokens > limit {
+			sc.line, sc.col, sc.over = line, col, "values"
+			return sc
 		}
 	}
-	return count, 0, 0, false
+	return sc
 }
 
 // yamlShape walks the parsed tree as the loader will see it, aliases

@@ -12,10 +12,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// FuzzYAMLTokens: the token count that bounds a policy's YAML before it
-// is parsed is an upper bound of the nodes yaml.v3 builds, whatever the
-// text. If it were not, a policy could take more memory than MaxYAMLNodes
-// allows before the loader sees its tree.
+// FuzzYAMLTokens: the token count and nesting bound that limit a
+// policy's YAML before it is parsed are upper bounds of the nodes yaml.v3
+// builds and of how deep it recurses, whatever the text. If they were
+// not, a policy could take more memory than MaxYAMLNodes allows, or
+// overflow the js build's stack, before the loader sees its tree.
 //
 //	go test -run '^$' -fuzz FuzzYAMLTokens -fuzztime 10m ./rules
 func FuzzYAMLTokens(f *testing.F) {
@@ -28,7 +29,7 @@ func FuzzYAMLTokens(f *testing.F) {
 		}
 		f.Add(src)
 	}
-	for _, s := range []string{"{a, b, c}", "[a, [b, {c: d}], e]", "? a\n: b\n", "-\n-\n- - -\n", "a:\nb:\n  c:\n", "{a: , b: }", "'x' : \"y\"", "!!str a: &x b\nc: *x\n", "|\n  a b\n  c\n", "[a,b,,]", "a: [b,c]#d\n"} {
+	for _, s := range []string{"{a, b, c}", "[a, [b, {c: d}], e]", "? a\n: b\n", "-\n-\n- - -\n", "a:\nb:\n  c:\n", "{a: , b: }", "'x' : \"y\"", "!!str a: &x b\nc: *x\n", "|\n  a b\n  c\n", "[a,b,,]", "a: [b,c]#d\n", "  0: \n       00:00 \"0000000000: \n  0:\n  0:", "a: \"x #\" [1, 2, 3]\n", "- - - [[{a: - }]]\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
@@ -36,11 +37,23 @@ func FuzzYAMLTokens(f *testing.F) {
 		if yaml.Unmarshal(src, &doc) != nil {
 			return
 		}
-		count, _, _, _ := yamlTokens(src, math.MaxInt)
-		if n := countNodes(&doc, map[*yaml.Node]bool{}) - 1; n > 2*count+1 {
-			t.Fatalf("%d nodes from %d tokens in %q", n, count, src)
+		sc := yamlTokens(src, math.MaxInt, math.MaxInt)
+		if n := countNodes(&doc, map[*yaml.Node]bool{}) - 1; n > 2*sc.tokens+1 {
+			t.Fatalf("%d nodes from %d tokens in %q", n, sc.tokens, src)
+		}
+		if d := treeDepth(&doc) - 1; d > sc.depth+1 {
+			t.Fatalf("nested %d deep, bound %d, in %q", d, sc.depth, src)
 		}
 	})
+}
+
+// treeDepth is how deep a tree nests, aliases not followed.
+func treeDepth(n *yaml.Node) int {
+	d := 0
+	for _, k := range n.Content {
+		d = max(d, treeDepth(k))
+	}
+	return d + 1
 }
 
 // countNodes counts the distinct nodes of a tree, aliases as one node.

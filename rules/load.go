@@ -165,8 +165,12 @@ func Load(filename string, src []byte) (*Policy, error) {
 	}
 	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}}
 	l.lines = l.src.textLines()
-	if line, col, over := yamlBudget(src); over {
-		l.errPos(Position{filename, line, col}, "", fmt.Sprintf("the policy has more than %d YAML values", MaxYAMLNodes))
+	switch line, col, over := yamlBudget(src); over {
+	case "values":
+		l.errPos(Position{filename, line, col}, "", fmt.Sprintf("the policy has more than %d YAML values (each word counted as one, before parsing)", MaxYAMLNodes))
+		return nil, l.errs
+	case "depth":
+		l.errPos(Position{filename, line, col}, "", fmt.Sprintf("YAML nested too deeply: more than %d levels of indentation, indicators and brackets (values may nest %d deep)", yamlScanDepth, MaxYAMLDepth))
 		return nil, l.errs
 	}
 	var doc yaml.Node
