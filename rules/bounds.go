@@ -28,7 +28,7 @@ const (
 	MaxExprDepth = 100
 	// MaxTreeDepth bounds how deep one expression's tree is, lets
 	// inlined: expr's checker and compiler recurse on it.
-	MaxTreeDepth = 250
+	MaxTreeDepth = 100
 	// MaxRulesPerStage bounds the rules of one stage.
 	MaxRulesPerStage = 1000
 	// MaxPolicyNodes bounds the expression nodes compiled for a whole

@@ -40,16 +40,17 @@ func Cases() []Case {
 		{"let_doubling_20", []byte(head + letDoubling(20) + stages(rule("r", "l20"))), "once its lets are inlined"},
 		{"let_doubling_40", []byte(head + letDoubling(40) + stages(rule("r", "l40"))), "once its lets are inlined"},
 		{"let_chain_66", []byte(head + letChain(66) + stages(rule("r", "l66"))), ""},
-		// 180 lets, each negating the one before: an expression 180 deep
-		// once inlined, and 16,500 nodes compiled in all (each let is
-		// checked with the ones before inlined), within MaxPolicyNodes.
-		{"let_not_chain_180", []byte(head + "limits: {max_nodes: 10000}\n" + letNot(180) + stages(rule("r", "l180"))), ""},
+		// 95 lets, each negating the one before: an expression 95 deep
+		// once inlined, within MaxTreeDepth.
+		{"let_not_chain_95", []byte(head + letNot(95) + stages(rule("r", "l95"))), ""},
 		// 17 lets of 95 "!" each around the one before: an expression
 		// 1,600 deep once inlined, within every node limit. Its tree
-		// overflowed the js build's stack; so did a chain of 1,000 ||.
+		// overflowed the js build's stack; so did a chain of 240 || in
+		// a warmed-up Node.
 		{"let_deep_nots", []byte(head + "limits: {max_nodes: 10000}\n" + letDeepNots(17, 95) + stages(rule("r", "l17"))), "nested too deeply once its lets are inlined"},
 		{"or_chain_1000", []byte(head + "limits: {max_nodes: 10000}\n" + stages(rule("r", strings.TrimSuffix(strings.Repeat("pair.rejected || ", 1000), " || ")))), "nested too deeply once its lets are inlined"},
-		{"or_chain_240", []byte(head + stages(rule("r", strings.TrimSuffix(strings.Repeat("pair.rejected || ", 240), " || ")))), ""},
+		{"or_chain_240", []byte(head + stages(rule("r", strings.TrimSuffix(strings.Repeat("pair.rejected || ", 240), " || ")))), "nested too deeply once its lets are inlined"},
+		{"or_chain_95", []byte(head + stages(rule("r", strings.TrimSuffix(strings.Repeat("pair.rejected || ", 95), " || ")))), ""},
 		// Forty rules of 5,000 nodes each: every rule is within max_nodes,
 		// the policy is not.
 		{"policy_nodes", []byte(head + "limits: {max_nodes: 10000}\n" + letDoubling(10) + stages(manyRulesOf(40, "l10"))), "are more than 20000 nodes"},
