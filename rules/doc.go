@@ -34,7 +34,8 @@
 // WebAssembly, and each limit fails with a positioned error: the text is
 // at most [MaxPolicyBytes]; its YAML at most [MaxYAMLNodes] values (an
 // alias counts as all it stands for) nested at most [MaxYAMLDepth] deep;
-// one expression nests at most [MaxExprDepth] levels and has at most
+// one expression nests at most [MaxExprDepth] levels in its text and
+// [MaxTreeDepth] once its lets are inlined, and has at most
 // limits.max_nodes nodes once its lets are inlined; a stage has at most
 // [MaxRulesPerStage] rules; and the whole policy compiles at most
 // [MaxPolicyNodes] nodes. RATIONALE.md says why each has its value.
