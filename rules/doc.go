@@ -21,6 +21,25 @@
 // changes, let names shared sub-expressions, and tests holds the policy's
 // own test cases. See policies.yaml for the full language in use.
 //
+// A policy writes only the stages it uses (at least one). A stage left
+// out, or written without a default, decides its built-in default:
+//
+//	invite:  {outcome: allow, reason: sent,      message: "Invitation sent."}
+//	deliver: {outcome: inbox, reason: delivered, message: "You have a new invitation."}
+//	accept:  {outcome: allow, reason: connected, message: "You're now connected."}
+//
+// # Limits
+//
+// Loading is bounded in time and memory whatever the text, natively and in
+// WebAssembly, and each limit fails with a positioned error: the text is
+// at most [MaxPolicyBytes]; its YAML at most [MaxYAMLNodes] values (an
+// alias counts as all it stands for) nested at most [MaxYAMLDepth] deep;
+// one expression nests at most [MaxExprDepth] levels in its text and
+// [MaxTreeDepth] once its lets are inlined, and has at most
+// limits.max_nodes nodes once its lets are inlined; a stage has at most
+// [MaxRulesPerStage] rules; and the whole policy compiles at most
+// [MaxPolicyNodes] nodes. RATIONALE.md says why each has its value.
+//
 // # Errors
 //
 // Loading returns an [ErrorList]. Deciding returns data: a rule that fails

@@ -70,6 +70,9 @@ func (l ErrorList) sort() {
 	})
 }
 
+// snippetWidth is the most characters of a source line a snippet shows.
+const snippetWidth = 160
+
 // snippet renders the source line of pos with a caret under its column.
 func snippet(lines []string, pos Position) string {
 	if pos.Line < 1 || pos.Line > len(lines) {
@@ -78,5 +81,19 @@ func snippet(lines []string, pos Position) string {
 	line := strings.ReplaceAll(strings.TrimRight(lines[pos.Line-1], "\r"), "\t", " ")
 	gutter := fmt.Sprintf("%5d | ", pos.Line)
 	col := max(pos.Column, 1)
+	// A long line (a hostile policy's may be a megabyte) shows a window
+	// around the column.
+	if r := []rune(line); len(r) > snippetWidth {
+		from := max(0, min(col-1-snippetWidth/2, len(r)-snippetWidth))
+		to := min(len(r), from+snippetWidth)
+		line = string(r[from:to])
+		col -= from
+		if from > 0 {
+			line, col = "…"+line, col+1
+		}
+		if to < len(r) {
+			line += "…"
+		}
+	}
 	return gutter + line + "\n" + strings.Repeat(" ", len(gutter)-2) + "| " + strings.Repeat(" ", col-1) + "^"
 }

@@ -27,8 +27,15 @@ const (
 	DefaultMemoryBudget = 100_000
 	maxNodesCeiling     = 10_000
 	memoryBudgetCeiling = 10_000_000
-	maxPolicyBytes      = 1 << 20
 )
+
+// stageDefaults is what a stage decides when the policy leaves it out or
+// gives it no default: a policy need only write the stages it uses.
+var stageDefaults = map[string]outcomeSpec{
+	StageInvite:  {outcome: "allow", reason: "sent", message: "Invitation sent."},
+	StageDeliver: {outcome: "inbox", reason: "delivered", message: "You have a new invitation."},
+	StageAccept:  {outcome: "allow", reason: "connected", message: "You're now connected."},
+}
 
 // StageOutcomes lists the outcomes each stage may decide.
 var StageOutcomes = map[string][]string{
@@ -84,6 +91,7 @@ type rule struct {
 	id    string
 	stage string
 	pos   Position
+	size  int // nodes of when, lets inlined
 	outcomeSpec
 	private bool
 	when    *vm.Program
@@ -106,6 +114,12 @@ type template struct {
 type letDef struct {
 	name string
 	node *yaml.Node
+	// size is the body's node count with its own lets inlined, and
+	// height how deep its tree is.
+	size, height int
+	// inlined is the body parsed and patched, unchecked: a pristine
+	// tree to copy into each use.
+	inlined ast.Node
 }
 
 type loader struct {
@@ -116,11 +130,20 @@ type loader struct {
 	params reflect.Value
 	lets   []letDef
 	letIdx map[string]int
-	opts   []expr.Option
+	// badLets are lets with errors: a use of one is not reported again.
+	badLets map[string]bool
+	opts    []expr.Option
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// paramTypes names the generated params types for error messages.
 	paramTypes map[string]paramType
+	// compiled counts the expression nodes compiled so far, lets inlined,
+	// against MaxPolicyNodes; overBudget is set once it is reported.
+	compiled   int
+	overBudget bool
+	// lastSize and lastHeight are the size and height of the last
+	// expression compiled, lets inlined.
+	lastSize, lastHeight int
 }
 
 type paramType struct {
@@ -132,11 +155,23 @@ type paramType struct {
 // On failure the error is an [ErrorList] holding every problem found,
 // each with file:line:col, the rule id where there is one, and a caret
 // snippet.
+//
+// Loading is bounded in time and memory whatever the text: see
+// [MaxPolicyBytes] and the limits beside it.
 func Load(filename string, src []byte) (*Policy, error) {
+	// The size first, before the text is copied or converted.
+	if err := CheckSize(filename, int64(len(src))); err != nil {
+		return nil, err
+	}
 	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}}
 	l.lines = l.src.textLines()
-	if len(src) > maxPolicyBytes {
-		return nil, ErrorList{{Pos: Position{filename, 1, 1}, Msg: fmt.Sprintf("policy is %d bytes; the limit is %d", len(src), maxPolicyBytes)}}
+	switch line, col, over := yamlBudget(src); over {
+	case "values":
+		l.errPos(Position{filename, line, col}, "", fmt.Sprintf("the policy has more than %d YAML values (each word counted as one, before parsing)", MaxYAMLNodes))
+		return nil, l.errs
+	case "depth":
+		l.errPos(Position{filename, line, col}, "", fmt.Sprintf("YAML nested too deeply: more than %d levels of indentation, indicators and brackets (values may nest %d deep)", yamlScanDepth, MaxYAMLDepth))
+		return nil, l.errs
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
@@ -144,6 +179,9 @@ func Load(filename string, src []byte) (*Policy, error) {
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, ErrorList{{Pos: Position{filename, 1, 1}, Msg: "empty policy"}}
+	}
+	if !l.checkYAML(doc.Content[0]) {
+		return nil, l.errs
 	}
 	l.policy(doc.Content[0])
 	if len(l.errs) > 0 {
@@ -281,11 +319,15 @@ func (l *loader) policy(root *yaml.Node) {
 		l.errAt(root, "", "missing key \"stages\"")
 	} else {
 		sm := l.mapping(sn, "stages", "", Stages)
+		if sm != nil && len(sm) == 0 && len(resolveAlias(sn).Content) == 0 {
+			l.errAt(sn, "", "stages is empty: write at least one of "+strings.Join(Stages, ", "))
+		}
+		// A stage left out decides its default.
 		for _, name := range Stages {
 			if n := sm[name]; n != nil {
 				l.stage(name, n)
 			} else {
-				l.errAt(sn, "", fmt.Sprintf("missing stage %q", name))
+				l.p.stages[name] = &stage{name: name, def: stageDefaults[name]}
 			}
 		}
 	}
@@ -331,6 +373,7 @@ func (l *loader) letBlock(n *yaml.Node) {
 		return
 	}
 	l.letIdx = map[string]int{}
+	l.badLets = map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolveAlias(n.Content[i+1])
 		switch {
@@ -340,6 +383,9 @@ func (l *loader) letBlock(n *yaml.Node) {
 		case slices.Contains(reservedNames, k.Value) || l.isFunc(k.Value):
 			l.errAt(k, "", fmt.Sprintf("let name %q is taken by a fact or helper", k.Value))
 			continue
+		case strings.HasPrefix(k.Value, "__"):
+			l.errAt(k, "", fmt.Sprintf("let name %q: names starting with __ are the engine's", k.Value))
+			continue
 		case l.hasLet(k.Value):
 			l.errAt(k, "", fmt.Sprintf("duplicate let %q", k.Value))
 			continue
@@ -347,7 +393,9 @@ func (l *loader) letBlock(n *yaml.Node) {
 		// Check the body with only earlier lets in scope.
 		if _, ok := l.compile(v, "", "let "+k.Value, nil); ok {
 			l.letIdx[k.Value] = len(l.lets)
-			l.lets = append(l.lets, letDef{name: k.Value, node: v})
+			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize, height: l.lastHeight})
+		} else {
+			l.badLets[k.Value] = true
 		}
 	}
 }
@@ -378,11 +426,14 @@ func (l *loader) stage(name string, n *yaml.Node) {
 			l.errAt(dm["message"], "", "a default message is shown verbatim and cannot interpolate ${...}")
 		}
 	} else {
-		l.errAt(n, "", fmt.Sprintf("stage %q needs a default outcome", name))
+		st.def = stageDefaults[name]
 	}
 	if rn := m["rules"]; rn != nil {
 		if rn.Kind != yaml.SequenceNode {
 			l.errAt(rn, "", "rules must be a list")
+		} else if len(rn.Content) > MaxRulesPerStage {
+			// Refused before any is compiled, so the error comes fast.
+			l.errAt(rn.Content[MaxRulesPerStage], "", fmt.Sprintf("stage %s has %d rules; the limit is %d", name, len(rn.Content), MaxRulesPerStage))
 		} else {
 			for _, r := range rn.Content {
 				if ru := l.rule(name, r); ru != nil {
@@ -456,6 +507,7 @@ func (l *loader) rule(stageName string, n *yaml.Node) *rule {
 		l.errAt(n, id, "rule needs a when condition")
 	} else {
 		r.when, _ = l.compile(w, id, "when", expr.AsBool())
+		r.size = l.lastSize
 	}
 	if mn := m["message"]; mn != nil {
 		if _, ok := l.str(mn, "message", id); ok {
@@ -467,6 +519,9 @@ func (l *loader) rule(stageName string, n *yaml.Node) *rule {
 	}
 	if r.private && m["retry_after"] != nil {
 		l.errAt(m["retry_after"], id, "a private rule cannot have retry_after: it would tell the sender apart from the generic denial")
+	}
+	if r.private && m["effects"] != nil {
+		l.errAt(m["effects"], id, "a private rule cannot have effects: a restriction or flag shows in what the sender sees, which would tell them apart from the generic denial")
 	}
 	if en := m["effects"]; en != nil {
 		if en.Kind != yaml.SequenceNode {
@@ -611,17 +666,49 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(0), ruleID, what+" is empty")
 		return nil, false
 	}
-	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}))
+	if l.overBudget {
+		return nil, false // compiling more would only take longer
+	}
+	if off, over := exprDepth(src); over {
+		l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply (more than %d levels of brackets, operators, ternaries or lets); name parts of it with let", what, MaxExprDepth))
+		return nil, false
+	}
+	// expr's checker, optimizer and compiler recurse on the tree, which
+	// lets and left-associative chains (a || b || ...) make deeper than
+	// the text nests: measure it, lets inlined, without recursing.
+	l.lastHeight = 0
+	if tree, err := parser.Parse(src); err == nil {
+		h, off := l.treeHeight(tree.Node)
+		if h > MaxTreeDepth {
+			l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply once its lets are inlined (%d levels; the limit is %d); split it into rules", what, h, MaxTreeDepth))
+			return nil, false
+		}
+		l.lastHeight = h
+	}
+	pt := &patcher{l: l, limit: int(l.p.nodes)}
+	opts := append(slices.Clone(l.opts), expr.Patch(pt))
 	if as != nil {
 		opts = append(opts, as)
 	}
 	prog, err := expr.Compile(src, opts...)
+	yield()
+	l.lastSize = pt.size
+	if pt.over {
+		l.errPos(at(pt.overAt), ruleID, fmt.Sprintf("%s: more than %d nodes once its lets are inlined (limits.max_nodes)", what, l.p.nodes))
+		return nil, false
+	}
+	if !l.spend(pt.size, at(0), ruleID) {
+		return nil, false
+	}
 	if err != nil {
 		var fe *file.Error
 		off := 0
 		msg := err.Error()
 		if errors.As(err, &fe) {
 			off, msg = fe.From, fe.Message
+		}
+		if m := unknownNameRe.FindStringSubmatch(msg); m != nil && l.badLets[m[1]] {
+			return nil, false // the let's own error says what is wrong
 		}
 		msg = l.tidyExprMessage(msg)
 		l.errPos(at(off), ruleID, what+": "+msg)
@@ -724,14 +811,104 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// treeHeight returns how deep the tree at root is once lets are inlined,
+// and the offset of its deepest node, walking with a stack of its own:
+// the point is to learn the depth before anything recurses that deep.
+func (l *loader) treeHeight(root ast.Node) (height, off int) {
+	type item struct {
+		n     ast.Node
+		depth int
+	}
+	stack := []item{{root, 1}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		h := it.depth
+		if id, ok := it.n.(*ast.IdentifierNode); ok {
+			if i, ok := l.letIdx[id.Value]; ok {
+				h += l.lets[i].height - 1
+			}
+		}
+		if h > height {
+			height, off = h, it.n.Location().From
+		}
+		for _, c := range children(it.n) {
+			if c != nil {
+				stack = append(stack, item{c, it.depth + 1})
+			}
+		}
+	}
+	return height, off
+}
+
+// children lists a node's children, as cloneNode copies them.
+func children(n ast.Node) []ast.Node {
+	switch n := n.(type) {
+	case *ast.UnaryNode:
+		return []ast.Node{n.Node}
+	case *ast.BinaryNode:
+		return []ast.Node{n.Left, n.Right}
+	case *ast.ChainNode:
+		return []ast.Node{n.Node}
+	case *ast.MemberNode:
+		return []ast.Node{n.Node, n.Property}
+	case *ast.SliceNode:
+		return []ast.Node{n.Node, n.From, n.To}
+	case *ast.CallNode:
+		return append([]ast.Node{n.Callee}, n.Arguments...)
+	case *ast.BuiltinNode:
+		return append([]ast.Node{n.Map}, n.Arguments...)
+	case *ast.PredicateNode:
+		return []ast.Node{n.Node}
+	case *ast.ConditionalNode:
+		return []ast.Node{n.Cond, n.Exp1, n.Exp2}
+	case *ast.VariableDeclaratorNode:
+		return []ast.Node{n.Value, n.Expr}
+	case *ast.SequenceNode:
+		return n.Nodes
+	case *ast.ArrayNode:
+		return n.Nodes
+	case *ast.MapNode:
+		return n.Pairs
+	case *ast.PairNode:
+		return []ast.Node{n.Key, n.Value}
+	}
+	return nil
+}
+
+// spend charges n compiled nodes to the policy's MaxPolicyNodes and
+// reports, once, the expression that goes over.
+func (l *loader) spend(n int, pos Position, ruleID string) bool {
+	l.compiled += n
+	if l.compiled <= MaxPolicyNodes {
+		return true
+	}
+	if !l.overBudget {
+		l.overBudget = true
+		l.errPos(pos, ruleID, fmt.Sprintf("the policy's expressions, lets inlined and each stage's rules counted again as one program, are more than %d nodes", MaxPolicyNodes))
+	}
+	return false
+}
+
 // patcher substitutes params (a typed constant) and lets (their bodies,
-// parsed afresh) into an expression before it is type-checked.
+// each parsed once) into an expression before it is type-checked. It counts
+// the nodes of the result and stops inlining before they pass limit: a
+// let used twice in each of twenty lets once inlined to a million nodes.
 type patcher struct {
 	l     *loader
-	depth int
+	depth int // > 0 inside an inlined let, whose nodes are counted already
+	size  int
+	limit int // 0: no limit
+	// over is set, with the offset of the let's use, when inlining it
+	// would pass limit.
+	over   bool
+	overAt int
 }
 
 func (p *patcher) Visit(node *ast.Node) {
+	if p.depth == 0 {
+		p.size++
+	}
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
 		if n.Value == "params" {
@@ -741,19 +918,33 @@ func (p *patcher) Visit(node *ast.Node) {
 			return
 		}
 		i, ok := p.l.letIdx[n.Value]
-		if !ok || p.depth > 64 {
+		if !ok || p.over {
 			return
 		}
-		tree, err := parser.Parse(p.l.lets[i].node.Value)
-		if err != nil {
-			return // reported when the let itself was checked
+		if p.depth == 0 {
+			if p.size += p.l.lets[i].size - 1; p.limit > 0 && p.size > p.limit {
+				p.over, p.overAt = true, n.Location().From
+				return
+			}
 		}
-		// Nested lets and params inside the body.
-		p.depth++
-		ast.Walk(&tree.Node, p)
-		p.depth--
-		relocate(tree.Node, n.Location())
-		*node = tree.Node
+		// The let's body is parsed and patched once; each use gets a
+		// copy, which costs a tenth of parsing it again.
+		body := p.l.lets[i].inlined
+		if body == nil {
+			tree, err := parser.Parse(p.l.lets[i].node.Value)
+			if err != nil {
+				return // reported when the let itself was checked
+			}
+			// Nested lets and params inside the body.
+			p.depth++
+			ast.Walk(&tree.Node, p)
+			p.depth--
+			p.l.lets[i].inlined = tree.Node
+			body = tree.Node
+		}
+		body = cloneNode(body)
+		relocate(body, n.Location())
+		*node = body
 	case *ast.MemberNode:
 		// Fold params.a.b into one constant, so the hot path does no lookup.
 		c, ok := n.Node.(*ast.ConstantNode)
@@ -780,6 +971,142 @@ func (p *patcher) Visit(node *ast.Node) {
 			*node = nc
 		}
 	}
+}
+
+// cloneNode deep-copies an expression tree, so that the checker and the
+// optimizer, which change nodes in place, never touch a let's pristine
+// tree. A type switch, because reflection cost more than the parse it
+// saves.
+func cloneNode(n ast.Node) ast.Node {
+	switch n := n.(type) {
+	case nil:
+		return nil
+	case *ast.NilNode:
+		c := *n
+		return &c
+	case *ast.IdentifierNode:
+		c := *n
+		return &c
+	case *ast.IntegerNode:
+		c := *n
+		return &c
+	case *ast.FloatNode:
+		c := *n
+		return &c
+	case *ast.BoolNode:
+		c := *n
+		return &c
+	case *ast.StringNode:
+		c := *n
+		return &c
+	case *ast.BytesNode:
+		c := *n
+		return &c
+	case *ast.ConstantNode:
+		c := *n
+		return &c
+	case *ast.PointerNode:
+		c := *n
+		return &c
+	case *ast.UnaryNode:
+		c := *n
+		c.Node = cloneNode(n.Node)
+		return &c
+	case *ast.BinaryNode:
+		c := *n
+		c.Left, c.Right = cloneNode(n.Left), cloneNode(n.Right)
+		return &c
+	case *ast.ChainNode:
+		c := *n
+		c.Node = cloneNode(n.Node)
+		return &c
+	case *ast.MemberNode:
+		c := *n
+		c.Node, c.Property = cloneNode(n.Node), cloneNode(n.Property)
+		return &c
+	case *ast.SliceNode:
+		c := *n
+		c.Node, c.From, c.To = cloneNode(n.Node), cloneNode(n.From), cloneNode(n.To)
+		return &c
+	case *ast.CallNode:
+		c := *n
+		c.Callee, c.Arguments = cloneNode(n.Callee), cloneNodes(n.Arguments)
+		return &c
+	case *ast.BuiltinNode:
+		c := *n
+		c.Arguments, c.Map = cloneNodes(n.Arguments), cloneNode(n.Map)
+		return &c
+	case *ast.PredicateNode:
+		c := *n
+		c.Node = cloneNode(n.Node)
+		return &c
+	case *ast.ConditionalNode:
+		c := *n
+		c.Cond, c.Exp1, c.Exp2 = cloneNode(n.Cond), cloneNode(n.Exp1), cloneNode(n.Exp2)
+		return &c
+	case *ast.VariableDeclaratorNode:
+		c := *n
+		c.Value, c.Expr = cloneNode(n.Value), cloneNode(n.Expr)
+		return &c
+	case *ast.SequenceNode:
+		c := *n
+		c.Nodes = cloneNodes(n.Nodes)
+		return &c
+	case *ast.ArrayNode:
+		c := *n
+		c.Nodes = cloneNodes(n.Nodes)
+		return &c
+	case *ast.MapNode:
+		c := *n
+		c.Pairs = cloneNodes(n.Pairs)
+		return &c
+	case *ast.PairNode:
+		c := *n
+		c.Key, c.Value = cloneNode(n.Key), cloneNode(n.Value)
+		return &c
+	}
+	return cloneReflect(n) // a node type a later expr adds
+}
+
+var (
+	typNode  = reflect.TypeOf((*ast.Node)(nil)).Elem()
+	typNodes = reflect.TypeOf([]ast.Node(nil))
+)
+
+// cloneReflect copies any node whose children are in exported fields of
+// type Node or []Node, as every expr node's are.
+func cloneReflect(n ast.Node) ast.Node {
+	src := reflect.ValueOf(n)
+	if src.Kind() != reflect.Pointer || src.IsNil() {
+		return n
+	}
+	dst := reflect.New(src.Elem().Type())
+	dst.Elem().Set(src.Elem())
+	e := dst.Elem()
+	for i := 0; i < e.NumField(); i++ {
+		f := e.Field(i)
+		if !f.CanSet() || f.IsZero() {
+			continue
+		}
+		switch f.Type() {
+		case typNode:
+			f.Set(reflect.ValueOf(cloneNode(f.Interface().(ast.Node))))
+		case typNodes:
+			f.Set(reflect.ValueOf(cloneNodes(f.Interface().([]ast.Node))))
+		}
+	}
+	return dst.Interface().(ast.Node)
+}
+
+func cloneNodes(ns []ast.Node) []ast.Node {
+	if ns == nil {
+		return nil
+	}
+	c := make([]ast.Node, len(ns))
+	for i, n := range ns {
+		c[i] = cloneNode(n)
+	}
+	return c
 }
 
 // relocate points every node of an inlined let at the place it is used,
@@ -817,13 +1144,18 @@ func (l *loader) chain(st *stage) {
 		return
 	}
 	var b strings.Builder
-	for i, r := range st.rules {
-		fmt.Fprintf(&b, "(\n%s\n) ? %d : (", r.when.Source().String(), i)
-	}
-	b.WriteString("-1")
-	b.WriteString(strings.Repeat(")", len(st.rules)))
-	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt())
+	chainText(&b, st.rules, 0, len(st.rules))
+	// Each rule was compiled alone under limits.max_nodes; the program
+	// that chains them is bounded by MaxRulesPerStage and MaxPolicyNodes.
+	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt(), expr.MaxNodes(0))
 	opts[0] = expr.Env(factsValue{})
+	size := 0
+	for _, r := range st.rules {
+		size += r.size + 3
+	}
+	if !l.spend(size, st.rules[len(st.rules)-1].pos, "") {
+		return
+	}
 	prog, err := expr.Compile(b.String(), opts...)
 	if err != nil {
 		// Every rule compiled alone, so this is our bug, not the author's.
@@ -832,6 +1164,35 @@ func (l *loader) chain(st *stage) {
 	}
 	st.chain = prog
 }
+
+// chainGroup is how many rules chainText nests one in another.
+const chainGroup = 8
+
+// chainText writes the first-match program of rules[lo:hi]. A few rules
+// nest as (when) ? i : (...); more split in two halves, the second tried
+// only when the first matched none, so the program nests as deep as the
+// logarithm of the rule count. Nested as deep as the rule count, a stage
+// of a thousand rules overflowed the JavaScript stack of the js build.
+func chainText(b *strings.Builder, rules []*rule, lo, hi int) {
+	if hi-lo <= chainGroup {
+		for i := lo; i < hi; i++ {
+			fmt.Fprintf(b, "(\n%s\n) ? %d : (", rules[i].when.Source().String(), i)
+		}
+		b.WriteString("-1")
+		b.WriteString(strings.Repeat(")", hi-lo))
+		return
+	}
+	mid := lo + (hi-lo)/2
+	v := fmt.Sprintf("%s%d", chainVar, lo)
+	fmt.Fprintf(b, "(let %s = (", v)
+	chainText(b, rules, lo, mid)
+	fmt.Fprintf(b, "); %s >= 0 ? %s : (", v, v)
+	chainText(b, rules, mid, hi)
+	b.WriteString("))")
+}
+
+// chainVar prefixes the chain's variables; no let may start with it.
+const chainVar = "__first"
 
 // recipientPresent rewrites recipient == nil to false (and != nil to true)
 // for the factsValue program, which runs only when there is a recipient.

@@ -22,8 +22,11 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"syscall/js"
 
+	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/wasm/guest"
 )
 
@@ -46,7 +49,8 @@ const toJSON = (v) => (typeof v === "string" || v instanceof Uint8Array) ? v : J
 const parse = (r) => JSON.parse(unwrap(r));
 return Object.freeze({
   load(yaml, filename = "policy.yaml") {
-    const r = raw.load(String(yaml), String(filename));
+    const src = String(yaml);
+    const r = raw.load(src, String(filename), src.length);
     if (r.error !== undefined && r.errors) return r.errors;
     unwrap(r);
     return [];
@@ -57,7 +61,8 @@ return Object.freeze({
     return parse(raw.decideBatch(body, !!(opts && opts.explain)));
   },
   loadJSON(yaml, filename = "policy.yaml") {
-    const r = raw.load(String(yaml), String(filename));
+    const src = String(yaml);
+    const r = raw.load(src, String(filename), src.length);
     return r.error !== undefined ? r.raw : r.ok;
   },
   decideJSON(request, explain = false) { return unwrap(raw.decide(request, !!explain)); },
@@ -103,7 +108,29 @@ func load(_ js.Value, args []js.Value) (v any) {
 	if len(args) < 2 {
 		return map[string]any{"error": "load(yaml, filename): missing arguments", "code": guest.CodeBadInput}
 	}
-	return answer(eng.Load(args[1].String(), []byte(args[0].String())))
+	filename := args[1].String()
+	// The size before the text is copied into Go memory: copying a 10 MB
+	// paste ran the module out of memory. A string longer than the limit
+	// in UTF-16 units (the shim passes its length: a string is not an
+	// object Go can ask) is longer in UTF-8 bytes, which JavaScript counts.
+	if len(args) > 2 && args[2].Type() == js.TypeNumber && args[2].Int() > rules.MaxPolicyBytes {
+		size := js.Global().Get("TextEncoder").New().Call("encode", args[0]).Get("length").Int()
+		return answer(tooLarge(filename, size), false)
+	}
+	return answer(eng.Load(filename, []byte(args[0].String())))
+}
+
+// tooLarge is the guest's answer for a policy over the size limit, the
+// bytes a load of the text itself would give.
+func tooLarge(filename string, size int) []byte {
+	var list rules.ErrorList
+	errors.As(rules.CheckSize(filename, int64(size)), &list)
+	b, _ := json.Marshal(struct {
+		Error  string          `json:"error"`
+		Code   string          `json:"code"`
+		Errors rules.ErrorList `json:"errors"`
+	}{filename + ": 1 error", guest.CodeLoad, list})
+	return b
 }
 
 // call decodes (request, explain) and runs f, recovering from panics.
