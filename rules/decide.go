@@ -198,7 +198,11 @@ func (p *Policy) checkTiers(req *Request) error {
 // fails closed with reason invalid_request, exactly as Decide does for facts
 // that fail validation. An unknown stage is treated as invite.
 func (p *Policy) Invalid(stage string, err error) Decision {
-	return p.failClosed(stage, ReasonInvalidRequest, "", err.Error())
+	msg := "invalid request"
+	if err != nil {
+		msg = err.Error()
+	}
+	return p.failClosed(stage, ReasonInvalidRequest, "", msg)
 }
 
 // failClosed is the answer when a stage cannot be decided.
@@ -244,7 +248,12 @@ func (p *Policy) runTime(m *vm.VM, prog *vm.Program, req *Request) (time.Time, e
 	if !ok {
 		return time.Time{}, fmt.Errorf("expected a time, got %T", out)
 	}
-	return t.In(p.cal.Loc), nil
+	t = t.In(p.cal.Loc)
+	if !representable(t) {
+		// JSON could not carry the decision: fail closed instead.
+		return time.Time{}, fmt.Errorf("year %d is outside 0..9999", t.Year())
+	}
+	return t, nil
 }
 
 func (p *Policy) render(m *vm.VM, t template, req *Request) (string, error) {

@@ -73,11 +73,27 @@ type PublicDecision struct {
 	RetryAfter time.Time `json:"retry_after,omitzero"`
 }
 
-// JSON returns the decision as compact JSON. Marshalling these types cannot
-// fail, so no error is returned.
+// JSON returns the decision as compact JSON; it is never empty. A
+// decision JSON cannot carry (a time past year 9999, which Decide never
+// returns but a hand-made Decision may hold) comes back failed closed:
+// its times dropped, reason evaluation_error and a diagnostic saying why.
 func (d Decision) JSON() []byte {
-	b, _ := json.Marshal(d)
+	b, err := json.Marshal(d)
+	if err != nil {
+		b, _ = json.Marshal(d.unwritable(err))
+	}
 	return b
+}
+
+// unwritable is d failed closed, without its times and effects.
+func (d Decision) unwritable(err error) Decision {
+	out := failOutcome(StageInvite)
+	if d.Outcome == "hold" {
+		out = "hold"
+	}
+	f := Decision{Outcome: out, Reason: ReasonEvaluationError, Rule: d.Rule, Message: d.Message, Private: d.Private, Trace: d.Trace}
+	f.Diagnostics = append(append(f.Diagnostics, d.Diagnostics...), Diagnostic{Rule: d.Rule, Message: oneLine("decision not representable as JSON: " + err.Error())})
+	return f
 }
 
 // JSON returns the public view as compact JSON.
