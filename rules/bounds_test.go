@@ -181,3 +181,53 @@ func TestInvalidNilError(t *testing.T) {
 		t.Fatalf("got %+v", d)
 	}
 }
+
+// FuzzBoundedDecide: any condition either fails to load or decides, and
+// explains, a request with every list and text at its longest. A condition
+// that loads but loops for long hangs the fuzz worker, which go test
+// reports. Seeded with the hostile conditions of TestLoopBoundAtLoad.
+func FuzzBoundedDecide(f *testing.F) {
+	for _, when := range []string{
+		`any(params.l, any(params.l, any(params.l, any(params.l, # < 0))))`,
+		`any(sender.settings.companies, any(recipient.settings.companies, # == "x"))`,
+		`len(filter(params.l, # > 1)) > 0`,
+		`sum(1..1000, # * 3) > 0`,
+		`len(repeat(note, 1000)) > 0`,
+		`any(split(note, ""), # in sender.settings.schools)`,
+		`contains_any(note, recipient.settings.companies)`,
+		`all(1..(pair.mutual + 5), any(params.l, # > 2))`,
+		`reduce(params.l, #acc + #, 0) > 1`,
+	} {
+		f.Add(when)
+	}
+	req := baseRequest("")
+	long := make([]string, rules.MaxFactsList)
+	for i := range long {
+		long[i] = strings.Repeat(string(rune('a'+i%26)), 10)
+	}
+	for _, m := range []*rules.Member{req.Sender, req.Recipient} {
+		m.Settings.Companies, m.Settings.Schools = long, long
+		m.Settings.AutoAccept.Companies, m.Settings.AutoAccept.Schools = long, long
+	}
+	req.Note = strings.Repeat("spam ", rules.MaxFactsText/5)
+	if err := req.Validate(); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, when string) {
+		if strings.ContainsAny(when, "'\n\r") {
+			return // stays inside the YAML quotes
+		}
+		// Go's fuzzer has no per-input timeout: a hang is a crash here.
+		watchdog := time.AfterFunc(20*time.Second, func() { panic("load and decide took over 20 s: " + when) })
+		defer watchdog.Stop()
+		p, err := rules.Load("fuzz.yaml", []byte(boundPolicy(when)))
+		if err != nil {
+			return
+		}
+		for _, d := range []rules.Decision{p.Decide(req), p.Explain(req)} {
+			if d.Outcome == "" || len(d.JSON()) == 0 {
+				t.Fatalf("%s: %+v", when, d)
+			}
+		}
+	})
+}

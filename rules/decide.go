@@ -280,20 +280,21 @@ func (p *Policy) render(m *vm.VM, t template, req *Request) (string, error) {
 // A private denial, and any failure to decide, shows only the generic
 // message; a shadow outcome is indistinguishable from the stage's allow.
 func (p *Policy) Public(d Decision) PublicDecision {
-	switch {
-	case d.Outcome == "shadow":
-		def := p.stages[StageInvite].def
-		return PublicDecision{Outcome: def.outcome, Message: def.message}
-	case d.Private || d.Reason == ReasonEvaluationError || d.Reason == ReasonInvalidRequest:
-		return p.GenericDenial()
-	}
-	return PublicDecision{Outcome: d.Outcome, Message: d.Message, RetryAfter: d.RetryAfter}
+	return p.PublicView().Public(d)
+}
+
+// PublicView is what [Policy.Public] needs of the policy, so that a host
+// holding only decisions (host.Engine, whose policy lives in a
+// WebAssembly module) computes the same view.
+func (p *Policy) PublicView() PublicView {
+	def := p.stages[StageInvite].def
+	return PublicView{Generic: p.generic, Allow: PublicDecision{Outcome: def.outcome, Message: def.message}}
 }
 
 // GenericDenial is the public view every private denial must equal, byte
 // for byte.
 func (p *Policy) GenericDenial() PublicDecision {
-	return PublicDecision{Outcome: "deny", Message: p.generic}
+	return p.PublicView().GenericDenial()
 }
 
 // Rules lists the rule ids of a stage in evaluation order.

@@ -73,6 +73,31 @@ type PublicDecision struct {
 	RetryAfter time.Time `json:"retry_after,omitzero"`
 }
 
+// PublicView is the part of a policy that decides what the acting user
+// may see of a decision: the generic message of private denials and the
+// invite stage's default, which a shadow outcome shows.
+type PublicView struct {
+	Generic string         `json:"generic"`
+	Allow   PublicDecision `json:"allow"`
+}
+
+// Public is the view of d that a host may show the acting user verbatim,
+// exactly as [Policy.Public] computes it.
+func (v PublicView) Public(d Decision) PublicDecision {
+	switch {
+	case d.Outcome == "shadow":
+		return v.Allow
+	case d.Private || d.Reason == ReasonEvaluationError || d.Reason == ReasonInvalidRequest:
+		return v.GenericDenial()
+	}
+	return PublicDecision{Outcome: d.Outcome, Message: d.Message, RetryAfter: d.RetryAfter}
+}
+
+// GenericDenial is the public view every private denial must equal.
+func (v PublicView) GenericDenial() PublicDecision {
+	return PublicDecision{Outcome: "deny", Message: v.Generic}
+}
+
 // JSON returns the decision as compact JSON; it is never empty. A
 // decision JSON cannot carry (a time past year 9999, which Decide never
 // returns but a hand-made Decision may hold) comes back failed closed:
@@ -96,9 +121,14 @@ func (d Decision) unwritable(err error) Decision {
 	return f
 }
 
-// JSON returns the public view as compact JSON.
+// JSON returns the public view as compact JSON; it is never empty: a
+// retry_after JSON cannot write (past year 9999) is left out.
 func (p PublicDecision) JSON() []byte {
-	b, _ := json.Marshal(p)
+	b, err := json.Marshal(p)
+	if err != nil {
+		p.RetryAfter = time.Time{}
+		b, _ = json.Marshal(p)
+	}
 	return b
 }
 

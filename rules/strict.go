@@ -139,10 +139,10 @@ func strictValue(dec *json.Decoder, s shape, path string) error {
 func unknownKey(k string, s shape) string {
 	for name := range s.fields {
 		if bytes.EqualFold([]byte(name), []byte(k)) {
-			return fmt.Sprintf("unknown key; keys are case-sensitive: did you mean %q?", name)
+			return fmt.Sprintf("unknown key %+q; keys are case-sensitive: did you mean %q?", k, name)
 		}
 	}
-	return "unknown key; keys are case-sensitive"
+	return fmt.Sprintf("unknown key %+q; keys are case-sensitive", k)
 }
 
 func join(path, k string) string {
