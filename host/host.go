@@ -188,6 +188,7 @@ type policy struct {
 	filename string
 	src      []byte
 	name     string
+	pub      rules.PublicView // from the guest's load answer
 }
 
 // Engine decides requests with a policy inside a pool of module instances.
@@ -281,12 +282,13 @@ func (e *Engine) Load(ctx context.Context, filename string, src []byte) error {
 		return loadError(out)
 	}
 	var info struct {
-		Name string `json:"name"`
+		Name   string           `json:"name"`
+		Public rules.PublicView `json:"public"`
 	}
 	_ = json.Unmarshal(out, &info)
 	e.gen++
-	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name}
-	in.gen = p.gen
+	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name, pub: info.Public}
+	in.gen, in.pol = p.gen, p
 	e.cur.Store(p)
 	e.put(ctx, in)
 	e.refreshIdle(ctx, p)
@@ -340,7 +342,7 @@ func (e *Engine) sync(ctx context.Context, in *instance, p *policy) error {
 		// The same source loaded before; only a broken instance fails now.
 		return &InstanceError{Op: "load", Err: loadError(out)}
 	}
-	in.gen = p.gen
+	in.gen, in.pol = p.gen, p
 	return nil
 }
 
@@ -350,12 +352,39 @@ func (e *Engine) Decide(ctx context.Context, req *rules.Request) (rules.Decision
 	return e.decide(ctx, req, false)
 }
 
+// Public is the view of d that a host may show the acting user verbatim,
+// computed as [rules.Policy.Public] computes it, from the current policy's
+// [rules.PublicView], which the module returns when it loads a policy.
+// Under a concurrent Load, use DecidePublic, whose view comes from the
+// policy that made the decision. With no policy loaded, a private or
+// failed decision shows an empty generic message.
+func (e *Engine) Public(d rules.Decision) rules.PublicDecision {
+	var v rules.PublicView
+	if p := e.cur.Load(); p != nil {
+		v = p.pub
+	}
+	return v.Public(d)
+}
+
+// DecidePublic is Decide and the decision's public view, both from the
+// same policy even while another is being loaded.
+func (e *Engine) DecidePublic(ctx context.Context, req *rules.Request) (rules.Decision, rules.PublicDecision, error) {
+	var v rules.PublicView
+	d, err := e.decideWith(ctx, req, false, func(p *policy) { v = p.pub })
+	return d, v.Public(d), err
+}
+
 // Explain is Decide with a trace of every rule of the stage.
 func (e *Engine) Explain(ctx context.Context, req *rules.Request) (rules.Decision, error) {
 	return e.decide(ctx, req, true)
 }
 
 func (e *Engine) decide(ctx context.Context, req *rules.Request, explain bool) (rules.Decision, error) {
+	return e.decideWith(ctx, req, explain, nil)
+}
+
+// decideWith is decide that tells used, if not nil, the policy that decided.
+func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain bool, used func(*policy)) (rules.Decision, error) {
 	bp := e.bufs.Get().(*[]byte)
 	defer e.bufs.Put(bp)
 	if req == nil {
@@ -371,6 +400,9 @@ func (e *Engine) decide(ctx context.Context, req *rules.Request, explain bool) (
 		out, err := inst.call(ctx, inst.fDecide, in, flags)
 		if err != nil {
 			return err
+		}
+		if used != nil {
+			used(inst.pol)
 		}
 		return rules.UnmarshalDecision(out, &d)
 	})

@@ -21,7 +21,8 @@ type instance struct {
 	// buf is an input buffer from alloc, reused across calls and grown
 	// when an input does not fit.
 	buf, bufCap uint32
-	gen         uint64 // the policy loaded in the instance, 0 for none
+	gen         uint64  // the policy loaded in the instance, 0 for none
+	pol         *policy // that policy
 	stack       [4]uint64
 	// broken is set when a call failed inside wasm: a trap, an exit (the
 	// Go runtime exits on out of memory) or a recovered panic.
