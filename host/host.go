@@ -101,6 +101,7 @@ func (e *InstanceError) Error() string {
 func (e *InstanceError) Unwrap() error { return e.Err }
 
 type config struct {
+	interrupt bool // compile with WithCloseOnContextDone
 	pool      int
 	cacheDir  string
 	memPages  uint32
@@ -137,11 +138,11 @@ type shared struct {
 
 var (
 	sharedMu sync.Mutex
-	sharedBy = map[[2]any]*shared{}
+	sharedBy = map[[3]any]*shared{}
 )
 
 func getShared(ctx context.Context, c config) (*shared, error) {
-	key := [2]any{c.memPages, c.cacheDir}
+	key := [3]any{c.memPages, c.cacheDir, c.interrupt}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if s := sharedBy[key]; s != nil {
@@ -160,7 +161,7 @@ func compile(ctx context.Context, c config) (*shared, error) {
 	// No WithCloseOnContextDone: it makes every call several times slower
 	// (see RATIONALE.md). A policy's max_nodes and memory_budget bound
 	// its expressions instead, and the memory cap bounds the instance.
-	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(c.memPages)
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(c.memPages).WithCloseOnContextDone(c.interrupt)
 	if c.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(c.cacheDir)
 		if err != nil {
@@ -202,9 +203,18 @@ type Engine struct {
 	gen    uint64     // guarded by loadMu
 	closed atomic.Bool
 	done   chan struct{}
-	wg     sync.WaitGroup // watchers
+	wg     sync.WaitGroup // watchers and the rebuilder
 	bufs   sync.Pool
+	// rebuilds holds one token per broken instance awaiting its
+	// replacement; each keeps its slot until the rebuilder fills it.
+	rebuilds chan struct{}
+	built    atomic.Int64 // instances made on a caller's path, for tests
 }
+
+// rebuildGap is the least time between two rebuilds of broken instances:
+// a caller whose requests keep crashing instances costs at most one
+// rebuild per gap, on one goroutine, never a wait for other callers.
+const rebuildGap = 20 * time.Millisecond
 
 // New compiles the module, or reuses this process's compiled copy, and
 // returns an Engine with no policy. Instances are made on first use.
@@ -221,14 +231,18 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 }
 
 func newEngine(c config, sh *shared) *Engine {
-	return &Engine{
-		cfg:   c,
-		sh:    sh,
-		idle:  make(chan *instance, c.pool),
-		slots: make(chan struct{}, c.pool),
-		done:  make(chan struct{}),
-		bufs:  sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
+	e := &Engine{
+		cfg:      c,
+		sh:       sh,
+		idle:     make(chan *instance, c.pool),
+		slots:    make(chan struct{}, c.pool),
+		done:     make(chan struct{}),
+		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
+		rebuilds: make(chan struct{}, c.pool),
 	}
+	e.wg.Add(1)
+	go e.rebuilder()
+	return e
 }
 
 // Close stops watchers and closes every idle instance; instances in use
@@ -619,7 +633,7 @@ func (e *Engine) call(ctx context.Context, op string, fn func(*instance) error) 
 	}
 	err = fn(in)
 	if in.broken {
-		e.discard(ctx, in)
+		e.replace(ctx, in)
 		var ge *GuestError
 		if !errors.As(err, &ge) {
 			err = &InstanceError{Op: op, Err: err}
@@ -649,6 +663,7 @@ func (e *Engine) get(ctx context.Context) (*instance, error) {
 			<-e.slots
 			return nil, err
 		}
+		e.built.Add(1)
 		return in, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -668,6 +683,68 @@ func (e *Engine) put(ctx context.Context, in *instance) {
 func (e *Engine) discard(ctx context.Context, in *instance) {
 	_ = in.mod.Close(ctx)
 	<-e.slots
+}
+
+// replace closes a broken instance and leaves its replacement to the
+// rebuilder: the caller whose call broke it returns at once, and no other
+// caller pays for the rebuild (see rebuildGap).
+func (e *Engine) replace(ctx context.Context, in *instance) {
+	_ = in.mod.Close(ctx)
+	select {
+	case e.rebuilds <- struct{}{}: // never full: each token holds a slot
+	default:
+		<-e.slots
+	}
+}
+
+// rebuilder makes the replacements of broken instances, one at a time and
+// at most one per rebuildGap, each loaded with the current policy.
+func (e *Engine) rebuilder() {
+	defer e.wg.Done()
+	ctx := context.Background()
+	var last time.Time
+	for {
+		select {
+		case <-e.done:
+			e.drainRebuilds()
+			return
+		case <-e.rebuilds:
+		}
+		if wait := rebuildGap - time.Since(last); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-e.done:
+				<-e.slots
+				e.drainRebuilds()
+				return
+			}
+		}
+		last = time.Now()
+		in, err := e.newInstance(ctx)
+		if err != nil {
+			<-e.slots
+			continue
+		}
+		if p := e.cur.Load(); p != nil {
+			if err := e.sync(ctx, in, p); err != nil {
+				e.discard(ctx, in)
+				continue
+			}
+		}
+		e.put(ctx, in)
+	}
+}
+
+// drainRebuilds gives back the slots of replacements that will not be made.
+func (e *Engine) drainRebuilds() {
+	for {
+		select {
+		case <-e.rebuilds:
+			<-e.slots
+		default:
+			return
+		}
+	}
 }
 
 // Instances is the number of live instances, for tests and metrics.
