@@ -190,6 +190,7 @@ type policy struct {
 	src      []byte
 	name     string
 	pub      rules.PublicView // from the guest's load answer
+	iters    uint64           // the most loop iterations of one decision
 }
 
 // Engine decides requests with a policy inside a pool of module instances.
@@ -296,12 +297,13 @@ func (e *Engine) Load(ctx context.Context, filename string, src []byte) error {
 		return loadError(out)
 	}
 	var info struct {
-		Name   string           `json:"name"`
-		Public rules.PublicView `json:"public"`
+		Name       string           `json:"name"`
+		Public     rules.PublicView `json:"public"`
+		Iterations uint64           `json:"iterations"`
 	}
 	_ = json.Unmarshal(out, &info)
 	e.gen++
-	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name, pub: info.Public}
+	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name, pub: info.Public, iters: info.Iterations}
 	in.gen, in.pol = p.gen, p
 	e.cur.Store(p)
 	e.put(ctx, in)
@@ -632,6 +634,12 @@ func (e *Engine) call(ctx context.Context, op string, fn func(*instance) error) 
 		}
 	}
 	err = fn(in)
+	if in.busy != nil {
+		// The caller's context ended first; the instance comes back to
+		// the pool when its call does.
+		go e.settle(in)
+		return err
+	}
 	if in.broken {
 		e.replace(ctx, in)
 		var ge *GuestError
@@ -683,6 +691,19 @@ func (e *Engine) put(ctx context.Context, in *instance) {
 func (e *Engine) discard(ctx context.Context, in *instance) {
 	_ = in.mod.Close(ctx)
 	<-e.slots
+}
+
+// settle waits for a call that outlived its caller and returns the
+// instance to the pool, or replaces it if the call broke it.
+func (e *Engine) settle(in *instance) {
+	err := <-in.busy
+	in.busy = nil
+	if err != nil {
+		_ = in.failed(err)
+		e.replace(context.Background(), in)
+		return
+	}
+	e.put(context.Background(), in)
 }
 
 // replace closes a broken instance and leaves its replacement to the

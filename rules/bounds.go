@@ -11,6 +11,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/vm"
 )
 
 // Bounds on the work one expression may do. expr's memory budget charges
@@ -82,7 +83,7 @@ const (
 // runs after every other patcher (params and lets are inlined by then):
 // expr runs visitors that can repeat after the others.
 type costVisitor struct {
-	conf *conf.Config
+	conf *conf.Config // nil: only count, as Policy.Iterations does
 	cost map[ast.Node]uint64
 	done bool // an error was reported; the checker stops at the first
 }
@@ -103,12 +104,14 @@ func (v *costVisitor) Visit(node *ast.Node) {
 	var c uint64
 	switch x := n.(type) {
 	case *ast.BuiltinNode:
-		if err := checkFold(x); err != nil {
-			v.fail(node, err.Error())
-			return
-		}
-		if x.Name == "repeat" && len(x.Arguments) == 2 {
-			v.guardRepeat(x)
+		if v.conf != nil {
+			if err := checkFold(x); err != nil {
+				v.fail(node, err.Error())
+				return
+			}
+			if x.Name == "repeat" && len(x.Arguments) == 2 {
+				v.guardRepeat(x)
+			}
 		}
 		c = v.sum(x.Arguments...)
 		if loops[x.Name] && len(x.Arguments) > 0 {
@@ -148,12 +151,50 @@ func (v *costVisitor) Visit(node *ast.Node) {
 	case *ast.PairNode:
 		c = v.sum(x.Key, x.Value)
 	}
-	if c > MaxIterations {
+	if c > MaxIterations && v.conf != nil {
 		v.fail(node, fmt.Sprintf("its loops may run %s times, over the limit of %d per expression (each list counts at its longest: params as written, facts lists %d, other lists %d)",
 			humanCount(c), MaxIterations, MaxFactsList, unknownLen))
 		return
 	}
 	v.cost[n] = c
+}
+
+// Iterations is the most loop iterations one decision of the policy can
+// run, counted as the loader counts them (see [MaxIterations]) over every
+// program a decision of the costliest stage may run, explain included. A
+// host uses it to tell short calls from ones that may be long.
+func (p *Policy) Iterations() uint64 {
+	var most uint64
+	for _, st := range p.stages {
+		c := programCost(st.chain)
+		for _, r := range st.rules {
+			c = add(c, mul(2, programCost(r.when))) // firstMatch and the trace
+			for _, m := range r.msg.progs {
+				c = add(c, programCost(m))
+			}
+			c = add(c, programCost(r.retry))
+			for _, e := range r.effects {
+				c = add(c, programCost(e.until))
+			}
+		}
+		most = max(most, c)
+	}
+	return most
+}
+
+// programCost counts a compiled program's loop iterations; its tree is
+// the optimised one, which loops no more than the tree the loader checked.
+func programCost(prog *vm.Program) uint64 {
+	if prog == nil {
+		return 0
+	}
+	root := prog.Node()
+	if root == nil {
+		return 0
+	}
+	v := &costVisitor{}
+	ast.Walk(&root, v)
+	return v.cost[root]
 }
 
 func (v *costVisitor) sum(ns ...ast.Node) uint64 {
@@ -226,6 +267,8 @@ func listBound(n ast.Node) uint64 {
 		if sameLen[x.Name] && len(x.Arguments) > 0 {
 			return listBound(x.Arguments[0])
 		}
+	case *ast.SliceNode:
+		return listBound(x.Node)
 	case *ast.MemberNode:
 		if p, ok := x.Property.(*ast.StringNode); ok && (p.Value == "companies" || p.Value == "schools") {
 			return MaxFactsList

@@ -231,3 +231,18 @@ func FuzzBoundedDecide(f *testing.F) {
 		}
 	})
 }
+
+// TestIterations: the default policy barely loops; the worst policy the
+// bound admits is near the limit.
+func TestIterations(t *testing.T) {
+	if n := loadDefault(t).Iterations(); n > 10_000 {
+		t.Errorf("policies.yaml: %d iterations", n)
+	}
+	p, err := rules.Load("worst.yaml", []byte(boundPolicy(`any(params.l[:50], any(sender.settings.companies, # == "x"))`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Iterations(); n < 100_000 {
+		t.Errorf("worst.yaml: %d iterations", n)
+	}
+}

@@ -51,8 +51,9 @@ func (e *Engine) Policy() *rules.Policy { return e.p }
 
 // Load compiles a policy and, only if it compiles, replaces the current
 // one: a policy with errors leaves the last good policy serving. The
-// answer is {"name","rules","tests","public"} ("public" is the policy's
-// [rules.PublicView]) or an error with "errors".
+// answer is {"name","rules","tests","public","iterations"} ("public" is
+// the policy's [rules.PublicView], "iterations" [rules.Policy.Iterations])
+// or an error with "errors".
 func (e *Engine) Load(filename string, src []byte) (out []byte, ok bool) {
 	defer Recover(e, &out, &ok)
 	p, err := rules.Load(filename, src)
@@ -84,6 +85,8 @@ func (e *Engine) Load(filename string, src []byte) (out []byte, ok bool) {
 	pub, _ := json.Marshal(p.PublicView())
 	b = append(b, `,"public":`...)
 	b = append(b, pub...)
+	b = append(b, `,"iterations":`...)
+	b = strconv.AppendUint(b, p.Iterations(), 10)
 	e.out = append(b, '}')
 	return e.out, true
 }
