@@ -28,3 +28,10 @@ func ExamplePublicView_GenericDenial() {
 	fmt.Println(string(v.GenericDenial().JSON()))
 	// Output: {"outcome":"deny","message":"Unable to connect."}
 }
+
+func ExamplePolicy_Iterations() {
+	// The default policy loops over a few keywords; the loader refuses
+	// any expression that could loop more than rules.MaxIterations times.
+	fmt.Println(examplePolicyLoaded().Iterations() <= rules.MaxIterations)
+	// Output: true
+}
