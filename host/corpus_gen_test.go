@@ -220,6 +220,15 @@ func generateCases(t *testing.T, p *rules.Policy) []corpusCase {
 		{"invalid/invitations option", false, []any{"recipient.settings.invitations", "friends"}},
 		{"invalid/acceptance rate above 1", false, []any{"sender.acceptance_rate", 1.5}},
 		{"invalid/negative connections", false, []any{"sender.connections", -1}},
+		{"invalid/negative daily count", true, []any{"sender.sent.day", -1}},
+		{"invalid/negative weekly count", false, []any{"sender.sent.week", -500}},
+		{"invalid/negative received count", false, []any{"recipient.received.week", -1}},
+		{"invalid/negative pending", false, []any{"pair.pending", -1}},
+		{"invalid/negative ignored", false, []any{"pair.ignored", -2}},
+		{"invalid/negative mutual", false, []any{"pair.mutual", -1}},
+		{"invalid/negative over_limit", false, []any{"sender.over_limit", -1}},
+		{"invalid/now in year 9999", false, []any{"now", "9999-12-31T23:00:00Z"}},
+		{"invalid/now before 1970", false, []any{"now", "1969-12-31T23:00:00Z"}},
 		{"invalid/degree 4", false, []any{"pair.degree", 4}},
 		{"invalid/unknown sender tier", true, []any{"sender.tier", "gold"}},
 		{"invalid/unknown recipient tier", false, []any{"recipient.tier", "platinum"}},
@@ -250,8 +259,14 @@ func generateCases(t *testing.T, p *rules.Policy) []corpusCase {
 	raw("invalid/bad escape", false, `{"stage":"invite","note":"\x"}`)
 	raw("invalid/invalid UTF-8 in a note is replaced", false, strings.Replace(string(good), `"note":""`, "\"note\":\"caf\xe9\"", 1))
 	raw("invalid/unicode escapes decode", true, strings.Replace(string(good), `"note":""`, `"note":"\u00e9\ud83d\ude00 \u003cb\u003e"`, 1))
-	raw("invalid/mis-cased key is accepted as encoding/json does", false, strings.Replace(string(good), `"stage"`, `"Stage"`, 1))
-	raw("invalid/duplicate keys: the last wins", false, strings.Replace(string(good), `"stage":"invite"`, `"stage":"accept","stage":"invite"`, 1))
+	raw("invalid/mis-cased key", false, strings.Replace(string(good), `"stage"`, `"Stage"`, 1))
+	raw("invalid/duplicate keys", false, strings.Replace(string(good), `"stage":"invite"`, `"stage":"accept","stage":"invite"`, 1))
+	raw("invalid/upper-case key beside the real one", true, strings.Replace(string(good), `"pair":{`, `"pair":{"BLOCKED":true,`, 1))
+	raw("invalid/null for a bool", false, strings.Replace(string(good), `"pair":{`, `"pair":{"blocked":null,`, 1))
+	raw("invalid/null for a count", false, strings.Replace(string(good), `"pair":{`, `"pair":{"pending":null,`, 1))
+	raw("invalid/trailing brace", false, string(good)+"}")
+	raw("invalid/trailing brackets", false, string(good)+"]]]")
+	raw("invalid/deliver with a duplicate key holds", false, strings.Replace(strings.Replace(string(good), `"stage":"invite"`, `"stage":"deliver"`, 1), `"pair":{`, `"pair":{"blocked":true,"blocked":false,`, 1))
 
 	// 4. The rules the default policy ships switched off.
 	const on = "policies-switched-on.yaml"

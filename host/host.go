@@ -101,6 +101,7 @@ func (e *InstanceError) Error() string {
 func (e *InstanceError) Unwrap() error { return e.Err }
 
 type config struct {
+	interrupt bool // compile with WithCloseOnContextDone
 	pool      int
 	cacheDir  string
 	memPages  uint32
@@ -137,11 +138,11 @@ type shared struct {
 
 var (
 	sharedMu sync.Mutex
-	sharedBy = map[[2]any]*shared{}
+	sharedBy = map[[3]any]*shared{}
 )
 
 func getShared(ctx context.Context, c config) (*shared, error) {
-	key := [2]any{c.memPages, c.cacheDir}
+	key := [3]any{c.memPages, c.cacheDir, c.interrupt}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if s := sharedBy[key]; s != nil {
@@ -160,7 +161,7 @@ func compile(ctx context.Context, c config) (*shared, error) {
 	// No WithCloseOnContextDone: it makes every call several times slower
 	// (see RATIONALE.md). A policy's max_nodes and memory_budget bound
 	// its expressions instead, and the memory cap bounds the instance.
-	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(c.memPages)
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(c.memPages).WithCloseOnContextDone(c.interrupt)
 	if c.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(c.cacheDir)
 		if err != nil {
@@ -188,6 +189,8 @@ type policy struct {
 	filename string
 	src      []byte
 	name     string
+	pub      rules.PublicView // from the guest's load answer
+	iters    uint64           // the most loop iterations of one decision
 }
 
 // Engine decides requests with a policy inside a pool of module instances.
@@ -201,9 +204,18 @@ type Engine struct {
 	gen    uint64     // guarded by loadMu
 	closed atomic.Bool
 	done   chan struct{}
-	wg     sync.WaitGroup // watchers
+	wg     sync.WaitGroup // watchers and the rebuilder
 	bufs   sync.Pool
+	// rebuilds holds one token per broken instance awaiting its
+	// replacement; each keeps its slot until the rebuilder fills it.
+	rebuilds chan struct{}
+	built    atomic.Int64 // instances made on a caller's path, for tests
 }
+
+// rebuildGap is the least time between two rebuilds of broken instances:
+// a caller whose requests keep crashing instances costs at most one
+// rebuild per gap, on one goroutine, never a wait for other callers.
+const rebuildGap = 20 * time.Millisecond
 
 // New compiles the module, or reuses this process's compiled copy, and
 // returns an Engine with no policy. Instances are made on first use.
@@ -220,14 +232,18 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 }
 
 func newEngine(c config, sh *shared) *Engine {
-	return &Engine{
-		cfg:   c,
-		sh:    sh,
-		idle:  make(chan *instance, c.pool),
-		slots: make(chan struct{}, c.pool),
-		done:  make(chan struct{}),
-		bufs:  sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
+	e := &Engine{
+		cfg:      c,
+		sh:       sh,
+		idle:     make(chan *instance, c.pool),
+		slots:    make(chan struct{}, c.pool),
+		done:     make(chan struct{}),
+		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
+		rebuilds: make(chan struct{}, c.pool),
 	}
+	e.wg.Add(1)
+	go e.rebuilder()
+	return e
 }
 
 // Close stops watchers and closes every idle instance; instances in use
@@ -281,12 +297,14 @@ func (e *Engine) Load(ctx context.Context, filename string, src []byte) error {
 		return loadError(out)
 	}
 	var info struct {
-		Name string `json:"name"`
+		Name       string           `json:"name"`
+		Public     rules.PublicView `json:"public"`
+		Iterations uint64           `json:"iterations"`
 	}
 	_ = json.Unmarshal(out, &info)
 	e.gen++
-	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name}
-	in.gen = p.gen
+	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name, pub: info.Public, iters: info.Iterations}
+	in.gen, in.pol = p.gen, p
 	e.cur.Store(p)
 	e.put(ctx, in)
 	e.refreshIdle(ctx, p)
@@ -340,7 +358,7 @@ func (e *Engine) sync(ctx context.Context, in *instance, p *policy) error {
 		// The same source loaded before; only a broken instance fails now.
 		return &InstanceError{Op: "load", Err: loadError(out)}
 	}
-	in.gen = p.gen
+	in.gen, in.pol = p.gen, p
 	return nil
 }
 
@@ -350,12 +368,39 @@ func (e *Engine) Decide(ctx context.Context, req *rules.Request) (rules.Decision
 	return e.decide(ctx, req, false)
 }
 
+// Public is the view of d that a host may show the acting user verbatim,
+// computed as [rules.Policy.Public] computes it, from the current policy's
+// [rules.PublicView], which the module returns when it loads a policy.
+// Under a concurrent Load, use DecidePublic, whose view comes from the
+// policy that made the decision. With no policy loaded, a private or
+// failed decision shows an empty generic message.
+func (e *Engine) Public(d rules.Decision) rules.PublicDecision {
+	var v rules.PublicView
+	if p := e.cur.Load(); p != nil {
+		v = p.pub
+	}
+	return v.Public(d)
+}
+
+// DecidePublic is Decide and the decision's public view, both from the
+// same policy even while another is being loaded.
+func (e *Engine) DecidePublic(ctx context.Context, req *rules.Request) (rules.Decision, rules.PublicDecision, error) {
+	var v rules.PublicView
+	d, err := e.decideWith(ctx, req, false, func(p *policy) { v = p.pub })
+	return d, v.Public(d), err
+}
+
 // Explain is Decide with a trace of every rule of the stage.
 func (e *Engine) Explain(ctx context.Context, req *rules.Request) (rules.Decision, error) {
 	return e.decide(ctx, req, true)
 }
 
 func (e *Engine) decide(ctx context.Context, req *rules.Request, explain bool) (rules.Decision, error) {
+	return e.decideWith(ctx, req, explain, nil)
+}
+
+// decideWith is decide that tells used, if not nil, the policy that decided.
+func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain bool, used func(*policy)) (rules.Decision, error) {
 	bp := e.bufs.Get().(*[]byte)
 	defer e.bufs.Put(bp)
 	if req == nil {
@@ -371,6 +416,9 @@ func (e *Engine) decide(ctx context.Context, req *rules.Request, explain bool) (
 		out, err := inst.call(ctx, inst.fDecide, in, flags)
 		if err != nil {
 			return err
+		}
+		if used != nil {
+			used(inst.pol)
 		}
 		return rules.UnmarshalDecision(out, &d)
 	})
@@ -586,8 +634,14 @@ func (e *Engine) call(ctx context.Context, op string, fn func(*instance) error) 
 		}
 	}
 	err = fn(in)
+	if in.busy != nil {
+		// The caller's context ended first; the instance comes back to
+		// the pool when its call does.
+		go e.settle(in)
+		return err
+	}
 	if in.broken {
-		e.discard(ctx, in)
+		e.replace(ctx, in)
 		var ge *GuestError
 		if !errors.As(err, &ge) {
 			err = &InstanceError{Op: op, Err: err}
@@ -617,6 +671,7 @@ func (e *Engine) get(ctx context.Context) (*instance, error) {
 			<-e.slots
 			return nil, err
 		}
+		e.built.Add(1)
 		return in, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -636,6 +691,81 @@ func (e *Engine) put(ctx context.Context, in *instance) {
 func (e *Engine) discard(ctx context.Context, in *instance) {
 	_ = in.mod.Close(ctx)
 	<-e.slots
+}
+
+// settle waits for a call that outlived its caller and returns the
+// instance to the pool, or replaces it if the call broke it.
+func (e *Engine) settle(in *instance) {
+	err := <-in.busy
+	in.busy = nil
+	if err != nil {
+		_ = in.failed(err)
+		e.replace(context.Background(), in)
+		return
+	}
+	e.put(context.Background(), in)
+}
+
+// replace closes a broken instance and leaves its replacement to the
+// rebuilder: the caller whose call broke it returns at once, and no other
+// caller pays for the rebuild (see rebuildGap).
+func (e *Engine) replace(ctx context.Context, in *instance) {
+	_ = in.mod.Close(ctx)
+	select {
+	case e.rebuilds <- struct{}{}: // never full: each token holds a slot
+	default:
+		<-e.slots
+	}
+}
+
+// rebuilder makes the replacements of broken instances, one at a time and
+// at most one per rebuildGap, each loaded with the current policy.
+func (e *Engine) rebuilder() {
+	defer e.wg.Done()
+	ctx := context.Background()
+	var last time.Time
+	for {
+		select {
+		case <-e.done:
+			e.drainRebuilds()
+			return
+		case <-e.rebuilds:
+		}
+		if wait := rebuildGap - time.Since(last); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-e.done:
+				<-e.slots
+				e.drainRebuilds()
+				return
+			}
+		}
+		last = time.Now()
+		in, err := e.newInstance(ctx)
+		if err != nil {
+			<-e.slots
+			continue
+		}
+		if p := e.cur.Load(); p != nil {
+			if err := e.sync(ctx, in, p); err != nil {
+				e.discard(ctx, in)
+				continue
+			}
+		}
+		e.put(ctx, in)
+	}
+}
+
+// drainRebuilds gives back the slots of replacements that will not be made.
+func (e *Engine) drainRebuilds() {
+	for {
+		select {
+		case <-e.rebuilds:
+			<-e.slots
+		default:
+			return
+		}
+	}
 }
 
 // Instances is the number of live instances, for tests and metrics.

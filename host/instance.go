@@ -21,12 +21,17 @@ type instance struct {
 	// buf is an input buffer from alloc, reused across calls and grown
 	// when an input does not fit.
 	buf, bufCap uint32
-	gen         uint64 // the policy loaded in the instance, 0 for none
+	gen         uint64  // the policy loaded in the instance, 0 for none
+	pol         *policy // that policy
 	stack       [4]uint64
 	// broken is set when a call failed inside wasm: a trap, an exit (the
 	// Go runtime exits on out of memory) or a recovered panic.
 	broken bool
 	stderr tail
+	// busy is set when a call outlived its caller's context: the call
+	// goes on and reports its end here; until then the instance is not
+	// back in the pool.
+	busy chan error
 }
 
 // tail keeps the start of what the guest wrote to stderr: the Go
@@ -158,7 +163,10 @@ func (in *instance) call(ctx context.Context, f api.Function, input []byte, flag
 		return nil, err
 	}
 	in.stack[0], in.stack[1], in.stack[2] = uint64(in.buf), uint64(len(input)), uint64(flags)
-	if err := f.CallWithStack(ctx, in.stack[:3]); err != nil {
+	if err := in.run(ctx, f, in.stack[:3]); err != nil {
+		if in.busy != nil {
+			return nil, err
+		}
 		return nil, in.failed(err)
 	}
 	out, ok, err := in.result(in.stack[0])
@@ -169,6 +177,42 @@ func (in *instance) call(ctx context.Context, f api.Function, input []byte, flag
 		return out, in.guestError(out)
 	}
 	return out, nil
+}
+
+// shortCall is the most loop iterations (rules.Policy.Iterations) of a
+// policy whose single decisions run on the caller's goroutine: at about
+// 1.5 µs an iteration inside wazero, such a call ends within about 75
+// ms, past any deadline by no more than that (the default policy counts
+// about 6,000).
+const shortCall = 50_000
+
+// run calls f and returns when it ends or when ctx does, whichever comes
+// first. A call cannot be stopped midway without compiling the module
+// with WithCloseOnContextDone, which makes every call 3-4 times slower
+// (RATIONALE.md, "Why these decision bounds?"); it is bounded instead
+// (rules.MaxIterations), so when ctx ends first the caller gets ctx's
+// error at once and the call finishes in the background: in.busy reports
+// its end. Only a call that may be long (a batch, or a policy that loops
+// more than shortCall times) with a context that can end pays for the
+// goroutine.
+func (in *instance) run(ctx context.Context, f api.Function, stack []uint64) error {
+	if ctx.Done() == nil || (f == in.fDecide && in.pol != nil && in.pol.iters <= shortCall) {
+		return f.CallWithStack(ctx, stack)
+	}
+	if err := ctx.Err(); err != nil {
+		in.busy = make(chan error, 1)
+		in.busy <- nil
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.CallWithStack(context.WithoutCancel(ctx), stack) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		in.busy = done
+		return ctx.Err()
+	}
 }
 
 func (in *instance) guestError(out []byte) error {

@@ -198,7 +198,11 @@ func (p *Policy) checkTiers(req *Request) error {
 // fails closed with reason invalid_request, exactly as Decide does for facts
 // that fail validation. An unknown stage is treated as invite.
 func (p *Policy) Invalid(stage string, err error) Decision {
-	return p.failClosed(stage, ReasonInvalidRequest, "", err.Error())
+	msg := "invalid request"
+	if err != nil {
+		msg = err.Error()
+	}
+	return p.failClosed(stage, ReasonInvalidRequest, "", msg)
 }
 
 // failClosed is the answer when a stage cannot be decided.
@@ -244,7 +248,12 @@ func (p *Policy) runTime(m *vm.VM, prog *vm.Program, req *Request) (time.Time, e
 	if !ok {
 		return time.Time{}, fmt.Errorf("expected a time, got %T", out)
 	}
-	return t.In(p.cal.Loc), nil
+	t = t.In(p.cal.Loc)
+	if !representable(t) {
+		// JSON could not carry the decision: fail closed instead.
+		return time.Time{}, fmt.Errorf("year %d is outside 0..9999", t.Year())
+	}
+	return t, nil
 }
 
 func (p *Policy) render(m *vm.VM, t template, req *Request) (string, error) {
@@ -271,20 +280,21 @@ func (p *Policy) render(m *vm.VM, t template, req *Request) (string, error) {
 // A private denial, and any failure to decide, shows only the generic
 // message; a shadow outcome is indistinguishable from the stage's allow.
 func (p *Policy) Public(d Decision) PublicDecision {
-	switch {
-	case d.Outcome == "shadow":
-		def := p.stages[StageInvite].def
-		return PublicDecision{Outcome: def.outcome, Message: def.message}
-	case d.Private || d.Reason == ReasonEvaluationError || d.Reason == ReasonInvalidRequest:
-		return p.GenericDenial()
-	}
-	return PublicDecision{Outcome: d.Outcome, Message: d.Message, RetryAfter: d.RetryAfter}
+	return p.PublicView().Public(d)
+}
+
+// PublicView is what [Policy.Public] needs of the policy, so that a host
+// holding only decisions (host.Engine, whose policy lives in a
+// WebAssembly module) computes the same view.
+func (p *Policy) PublicView() PublicView {
+	def := p.stages[StageInvite].def
+	return PublicView{Generic: p.generic, Allow: PublicDecision{Outcome: def.outcome, Message: def.message}}
 }
 
 // GenericDenial is the public view every private denial must equal, byte
 // for byte.
 func (p *Policy) GenericDenial() PublicDecision {
-	return PublicDecision{Outcome: "deny", Message: p.generic}
+	return p.PublicView().GenericDenial()
 }
 
 // Rules lists the rule ids of a stage in evaluation order.

@@ -73,16 +73,62 @@ type PublicDecision struct {
 	RetryAfter time.Time `json:"retry_after,omitzero"`
 }
 
-// JSON returns the decision as compact JSON. Marshalling these types cannot
-// fail, so no error is returned.
+// PublicView is the part of a policy that decides what the acting user
+// may see of a decision: the generic message of private denials and the
+// invite stage's default, which a shadow outcome shows.
+type PublicView struct {
+	Generic string         `json:"generic"`
+	Allow   PublicDecision `json:"allow"`
+}
+
+// Public is the view of d that a host may show the acting user verbatim,
+// exactly as [Policy.Public] computes it.
+func (v PublicView) Public(d Decision) PublicDecision {
+	switch {
+	case d.Outcome == "shadow":
+		return v.Allow
+	case d.Private || d.Reason == ReasonEvaluationError || d.Reason == ReasonInvalidRequest:
+		return v.GenericDenial()
+	}
+	return PublicDecision{Outcome: d.Outcome, Message: d.Message, RetryAfter: d.RetryAfter}
+}
+
+// GenericDenial is the public view every private denial must equal.
+func (v PublicView) GenericDenial() PublicDecision {
+	return PublicDecision{Outcome: "deny", Message: v.Generic}
+}
+
+// JSON returns the decision as compact JSON; it is never empty. A
+// decision JSON cannot carry (a time past year 9999, which Decide never
+// returns but a hand-made Decision may hold) comes back failed closed:
+// its times dropped, reason evaluation_error and a diagnostic saying why.
 func (d Decision) JSON() []byte {
-	b, _ := json.Marshal(d)
+	b, err := json.Marshal(d)
+	if err != nil {
+		b, _ = json.Marshal(d.unwritable(err))
+	}
 	return b
 }
 
-// JSON returns the public view as compact JSON.
+// unwritable is d failed closed, without its times and effects.
+func (d Decision) unwritable(err error) Decision {
+	out := failOutcome(StageInvite)
+	if d.Outcome == "hold" {
+		out = "hold"
+	}
+	f := Decision{Outcome: out, Reason: ReasonEvaluationError, Rule: d.Rule, Message: d.Message, Private: d.Private, Trace: d.Trace}
+	f.Diagnostics = append(append(f.Diagnostics, d.Diagnostics...), Diagnostic{Rule: d.Rule, Message: oneLine("decision not representable as JSON: " + err.Error())})
+	return f
+}
+
+// JSON returns the public view as compact JSON; it is never empty: a
+// retry_after JSON cannot write (past year 9999) is left out.
 func (p PublicDecision) JSON() []byte {
-	b, _ := json.Marshal(p)
+	b, err := json.Marshal(p)
+	if err != nil {
+		p.RetryAfter = time.Time{}
+		b, _ = json.Marshal(p)
+	}
 	return b
 }
 

@@ -169,14 +169,22 @@ func DecodeRequest(data []byte) (*Request, error) {
 	return &r, nil
 }
 
-// Validate checks the facts a policy relies on: a known stage, a time, a
-// sender, and enumerated values inside their sets.
+// Validate checks the facts a policy relies on: a known stage, a time in
+// range, a sender, enumerated values inside their sets, counts that are
+// not negative, and lists and text within the bounds that keep a decision
+// short (see [MaxFactsList] and [MaxFactsText]).
 func (r *Request) Validate() error {
 	if !slices.Contains(Stages, r.Stage) {
 		return &FactsError{Field: "stage", Msg: fmt.Sprintf("%q is not one of invite, deliver, accept", r.Stage)}
 	}
 	if r.Now.IsZero() {
 		return &FactsError{Field: "now", Msg: "missing; the engine never reads the clock, so now must be given"}
+	}
+	if r.Now.Before(MinNow) || !r.Now.Before(MaxNow) {
+		return &FactsError{Field: "now", Msg: fmt.Sprintf("%s is outside %s..%s", r.Now.Format(time.RFC3339), MinNow.Format(time.RFC3339), MaxNow.Format(time.RFC3339))}
+	}
+	if len(r.Note) > MaxFactsText {
+		return &FactsError{Field: "note", Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(r.Note), MaxFactsText)}
 	}
 	if r.Sender == nil {
 		return &FactsError{Field: "sender", Msg: "missing"}
@@ -189,11 +197,57 @@ func (r *Request) Validate() error {
 			return err
 		}
 	}
-	if r.Pair.Degree < 0 || r.Pair.Degree > 3 {
-		return &FactsError{Field: "pair.degree", Msg: fmt.Sprintf("%d is not 0, 1, 2 or 3", r.Pair.Degree)}
+	p := &r.Pair
+	if p.Degree < 0 || p.Degree > 3 {
+		return &FactsError{Field: "pair.degree", Msg: fmt.Sprintf("%d is not 0, 1, 2 or 3", p.Degree)}
+	}
+	if err := counts("pair", []string{"mutual", "pending", "ignored"}, p.Mutual, p.Pending, p.Ignored); err != nil {
+		return err
+	}
+	if err := validTime("pair.last_ignored_at", p.LastIgnoredAt); err != nil {
+		return err
+	}
+	return validTime("pair.withdrawn_at", p.WithdrawnAt)
+}
+
+// The range of now. The engine never reads the clock, so a bad now is
+// the caller's mistake; bounding it keeps every time a policy computes
+// from it (a retry_after of now plus a year, say) inside what RFC 3339,
+// and so JSON, can write.
+var (
+	MinNow = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxNow = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// validTime checks an optional time of the facts: zero, or within the
+// years RFC 3339 can write.
+func validTime(field string, t time.Time) error {
+	if t.IsZero() || representable(t) {
+		return nil
+	}
+	return &FactsError{Field: field, Msg: fmt.Sprintf("year %d is outside 1..9999", t.Year())}
+}
+
+// representable reports whether JSON can carry t: RFC 3339 has four-digit
+// years.
+func representable(t time.Time) bool {
+	var scratch [64]byte
+	_, err := t.AppendText(scratch[:0])
+	return err == nil
+}
+
+// counts checks that no count is negative: a negative count would read as
+// room under a limit.
+func counts(path string, names []string, vals ...int) error {
+	for i, v := range vals {
+		if v < 0 {
+			return &FactsError{Field: path + "." + names[i], Msg: fmt.Sprintf("%d is negative", v)}
+		}
 	}
 	return nil
 }
+
+var windowNames = []string{"hour", "day", "week", "month"}
 
 func (m *Member) validate(path string) error {
 	if !slices.Contains(memberKinds, m.Kind) {
@@ -205,11 +259,45 @@ func (m *Member) validate(path string) error {
 	if !slices.Contains(invitationOpts, m.Settings.Invitations) {
 		return &FactsError{Field: path + ".settings.invitations", Msg: fmt.Sprintf("%q is not one of everyone, email_or_contacts, contacts_only, mutual, second_degree, third_degree, nobody", m.Settings.Invitations)}
 	}
-	if m.AcceptanceRate < 0 || m.AcceptanceRate > 1 {
+	// NaN fails every comparison, so test for the range, not outside it.
+	if !(m.AcceptanceRate >= 0 && m.AcceptanceRate <= 1) {
 		return &FactsError{Field: path + ".acceptance_rate", Msg: fmt.Sprintf("%v is outside 0..1", m.AcceptanceRate)}
 	}
 	if m.Connections < 0 {
 		return &FactsError{Field: path + ".connections", Msg: "must not be negative"}
+	}
+	if err := counts(path, []string{"over_limit"}, m.OverLimit); err != nil {
+		return err
+	}
+	c := m.Sent
+	if err := counts(path+".sent", windowNames, c.Hour, c.Day, c.Week, c.Month); err != nil {
+		return err
+	}
+	c = m.Received
+	if err := counts(path+".received", windowNames, c.Hour, c.Day, c.Week, c.Month); err != nil {
+		return err
+	}
+	if err := validTime(path+".restricted_until", m.RestrictedUntil); err != nil {
+		return err
+	}
+	for i, s := range [...]string{m.ID, m.Tier, m.Company, m.School} {
+		if len(s) > MaxFactsText {
+			return &FactsError{Field: path + "." + [...]string{"id", "tier", "company", "school"}[i], Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
+		}
+	}
+	st := &m.Settings
+	for _, l := range [...]struct {
+		field string
+		list  []string
+	}{{"settings.companies", st.Companies}, {"settings.schools", st.Schools}, {"settings.auto_accept.companies", st.AutoAccept.Companies}, {"settings.auto_accept.schools", st.AutoAccept.Schools}} {
+		if len(l.list) > MaxFactsList {
+			return &FactsError{Field: path + "." + l.field, Msg: fmt.Sprintf("%d entries, over the limit of %d", len(l.list), MaxFactsList)}
+		}
+		for i, s := range l.list {
+			if len(s) > MaxFactsText {
+				return &FactsError{Field: fmt.Sprintf("%s.%s[%d]", path, l.field, i), Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
+			}
+		}
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package rules_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/connrules/connrules/rules"
@@ -34,20 +36,42 @@ func TestDecodeRequestErrors(t *testing.T) {
 	}
 }
 
-// FuzzDecodeAndDecide: no input, however malformed, panics or yields a
-// decision without an outcome.
+// FuzzDecodeAndDecide: no input, however malformed, panics, yields a
+// decision without an outcome or an empty JSON, or is allowed unless the
+// strict decoder accepted it. It follows the guest's path: UnmarshalRequest,
+// then Invalid for what does not decode.
 func FuzzDecodeAndDecide(f *testing.F) {
 	p := loadDefault(f)
 	f.Add([]byte(`{"stage":"invite","now":"2026-03-02T10:00:00-08:00","sender":{"id":"a","kind":"person","tier":"free","status":"active"},"recipient":{"id":"b","kind":"person","tier":"free","status":"active"},"pair":{"degree":2}}`))
 	f.Add([]byte(`{"stage":"deliver","now":"2026-03-02T10:00:00Z","note":"crypto","sender":{"id":"a","kind":"person","tier":"premium","status":"soft_banned"},"recipient":null}`))
+	for _, c := range strictCases {
+		f.Add([]byte(c.in))
+	}
+	f.Add([]byte(`{"stage":"invite","now":"9999-12-31T23:59:59Z","sender":{"id":"a","kind":"person","tier":"free","status":"restricted","restricted_until":"9999-12-31T23:59:59Z"},"recipient":{"id":"b","kind":"person","tier":"free","status":"active"}}`))
+	f.Add([]byte(`{"stage":"invite","now":"2026-03-02T10:00:00Z","sender":{"id":"a","kind":"person","tier":"free","status":"active","sent":{"day":-100}},"recipient":{"id":"b","kind":"person","tier":"free","status":"active"},"pair":{"pending":-1}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		req, err := rules.DecodeRequest(data)
-		if err != nil {
-			return
+		var r rules.Request
+		derr := rules.UnmarshalRequest(data, &r)
+		var ds []rules.Decision
+		if derr != nil {
+			ds = []rules.Decision{p.Invalid(r.Stage, derr)}
+		} else {
+			ds = []rules.Decision{p.Decide(&r), p.Explain(&r)}
 		}
-		for _, d := range []rules.Decision{p.Decide(req), p.Explain(req)} {
+		valid := derr == nil && r.Validate() == nil
+		for _, d := range ds {
 			if d.Outcome == "" || d.Reason == "" {
 				t.Fatalf("empty decision %+v for %s", d, data)
+			}
+			if !valid && (d.Outcome != "deny" && d.Outcome != "hold" || d.Reason != rules.ReasonInvalidRequest) {
+				t.Fatalf("garbage decided %+v for %q", d, data)
+			}
+			b := d.JSON()
+			if len(b) == 0 || !json.Valid(b) || !bytes.Equal(b, d.AppendJSON(nil)) {
+				t.Fatalf("decision JSON %q for %q", b, data)
+			}
+			if pb := p.Public(d).JSON(); len(pb) == 0 || !json.Valid(pb) {
+				t.Fatalf("public JSON %q for %q", pb, data)
 			}
 		}
 	})

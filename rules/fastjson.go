@@ -16,8 +16,9 @@ import (
 // more than the decision itself. It never disagrees with encoding/json:
 // the decoder takes a fast path only for input it fully understands and
 // hands anything else (escapes it does not handle, unknown or mis-cased
-// keys, wrong types, syntax errors) to encoding/json, so results and error
-// messages are the same by construction. The tests compare both on every
+// keys, duplicate keys, null where a field cannot be null, wrong types,
+// syntax errors, trailing data) to encoding/json and checkStrict, so
+// results and error messages are the same by construction. The tests compare both on every
 // corpus request and on a table of odd inputs.
 
 // DecodeRequestFast is [DecodeRequest] without reflection on the common
@@ -57,10 +58,7 @@ func unmarshalRequestSlow(data []byte, r *Request) error {
 		}
 		return &FactsError{Msg: err.Error()}
 	}
-	if dec.More() {
-		return &FactsError{Msg: "trailing data after the request object"}
-	}
-	return nil
+	return checkStrict(data)
 }
 
 // fastDec is a cursor over one JSON document. Every method returns false
@@ -444,6 +442,7 @@ func (d *fastDec) request(r *Request) bool {
 		return false
 	}
 	first := true
+	var seen uint32 // keys met so far: a duplicate leaves the fast path
 	for {
 		k, done, ok := d.key(&first)
 		if !ok {
@@ -454,17 +453,17 @@ func (d *fastDec) request(r *Request) bool {
 		}
 		switch string(k) {
 		case "stage":
-			ok = d.null() || d.string(&r.Stage)
+			ok = once(&seen, 0) && d.string(&r.Stage)
 		case "now":
-			ok = d.time(&r.Now)
+			ok = once(&seen, 1) && d.peek() != 'n' && d.time(&r.Now)
 		case "note":
-			ok = d.null() || d.string(&r.Note)
+			ok = once(&seen, 2) && d.string(&r.Note)
 		case "sender":
-			ok = d.member(&r.Sender)
+			ok = once(&seen, 3) && d.member(&r.Sender)
 		case "recipient":
-			ok = d.member(&r.Recipient)
+			ok = once(&seen, 4) && d.member(&r.Recipient)
 		case "pair":
-			ok = d.null() || d.pair(&r.Pair)
+			ok = once(&seen, 5) && d.pair(&r.Pair)
 		default:
 			return false
 		}
@@ -489,6 +488,7 @@ func (d *fastDec) member(mp **Member) bool {
 	}
 	m := *mp
 	first := true
+	var seen uint32 // keys met so far: a duplicate leaves the fast path
 	for {
 		k, done, ok := d.key(&first)
 		if !ok {
@@ -499,35 +499,35 @@ func (d *fastDec) member(mp **Member) bool {
 		}
 		switch string(k) {
 		case "id":
-			ok = d.null() || d.string(&m.ID)
+			ok = once(&seen, 0) && d.string(&m.ID)
 		case "kind":
-			ok = d.null() || d.string(&m.Kind)
+			ok = once(&seen, 1) && d.string(&m.Kind)
 		case "tier":
-			ok = d.null() || d.string(&m.Tier)
+			ok = once(&seen, 2) && d.string(&m.Tier)
 		case "status":
-			ok = d.null() || d.string(&m.Status)
+			ok = once(&seen, 3) && d.string(&m.Status)
 		case "restricted_until":
-			ok = d.time(&m.RestrictedUntil)
+			ok = once(&seen, 4) && d.time(&m.RestrictedUntil)
 		case "soft_banned_until":
-			ok = d.time(&m.SoftBannedUntil)
+			ok = once(&seen, 13) && d.time(&m.SoftBannedUntil)
 		case "connections":
-			ok = d.null() || d.int(&m.Connections)
+			ok = once(&seen, 5) && d.int(&m.Connections)
 		case "company":
-			ok = d.null() || d.string(&m.Company)
+			ok = once(&seen, 6) && d.string(&m.Company)
 		case "school":
-			ok = d.null() || d.string(&m.School)
+			ok = once(&seen, 7) && d.string(&m.School)
 		case "title":
-			ok = d.null() || d.string(&m.Title)
+			ok = once(&seen, 14) && d.string(&m.Title)
 		case "sent":
-			ok = d.null() || d.counts(&m.Sent)
+			ok = once(&seen, 8) && d.counts(&m.Sent)
 		case "received":
-			ok = d.null() || d.counts(&m.Received)
+			ok = once(&seen, 9) && d.counts(&m.Received)
 		case "over_limit":
-			ok = d.null() || d.int(&m.OverLimit)
+			ok = once(&seen, 10) && d.int(&m.OverLimit)
 		case "acceptance_rate":
-			ok = d.null() || d.float(&m.AcceptanceRate)
+			ok = once(&seen, 11) && d.float(&m.AcceptanceRate)
 		case "settings":
-			ok = d.null() || d.settings(&m.Settings)
+			ok = once(&seen, 12) && d.settings(&m.Settings)
 		default:
 			return false
 		}
@@ -542,6 +542,7 @@ func (d *fastDec) counts(c *Counts) bool {
 		return false
 	}
 	first := true
+	var seen uint32 // keys met so far: a duplicate leaves the fast path
 	for {
 		k, done, ok := d.key(&first)
 		if !ok {
@@ -552,13 +553,13 @@ func (d *fastDec) counts(c *Counts) bool {
 		}
 		switch string(k) {
 		case "hour":
-			ok = d.null() || d.int(&c.Hour)
+			ok = once(&seen, 0) && d.int(&c.Hour)
 		case "day":
-			ok = d.null() || d.int(&c.Day)
+			ok = once(&seen, 1) && d.int(&c.Day)
 		case "week":
-			ok = d.null() || d.int(&c.Week)
+			ok = once(&seen, 2) && d.int(&c.Week)
 		case "month":
-			ok = d.null() || d.int(&c.Month)
+			ok = once(&seen, 3) && d.int(&c.Month)
 		default:
 			return false
 		}
@@ -573,6 +574,7 @@ func (d *fastDec) settings(s *Settings) bool {
 		return false
 	}
 	first := true
+	var seen uint32 // keys met so far: a duplicate leaves the fast path
 	for {
 		k, done, ok := d.key(&first)
 		if !ok {
@@ -583,17 +585,17 @@ func (d *fastDec) settings(s *Settings) bool {
 		}
 		switch string(k) {
 		case "invitations":
-			ok = d.null() || d.string(&s.Invitations)
+			ok = once(&seen, 0) && d.string(&s.Invitations)
 		case "companies":
-			ok = d.strings(&s.Companies)
+			ok = once(&seen, 1) && d.strings(&s.Companies)
 		case "schools":
-			ok = d.strings(&s.Schools)
+			ok = once(&seen, 2) && d.strings(&s.Schools)
 		case "titles":
-			ok = d.strings(&s.Titles)
+			ok = once(&seen, 5) && d.strings(&s.Titles)
 		case "require_confirmation":
-			ok = d.null() || d.bool(&s.RequireConfirmation)
+			ok = once(&seen, 3) && d.bool(&s.RequireConfirmation)
 		case "auto_accept":
-			ok = d.null() || d.autoAccept(&s.AutoAccept)
+			ok = once(&seen, 4) && d.autoAccept(&s.AutoAccept)
 		default:
 			return false
 		}
@@ -608,6 +610,7 @@ func (d *fastDec) autoAccept(a *AutoAccept) bool {
 		return false
 	}
 	first := true
+	var seen uint32 // keys met so far: a duplicate leaves the fast path
 	for {
 		k, done, ok := d.key(&first)
 		if !ok {
@@ -618,11 +621,11 @@ func (d *fastDec) autoAccept(a *AutoAccept) bool {
 		}
 		switch string(k) {
 		case "companies":
-			ok = d.strings(&a.Companies)
+			ok = once(&seen, 0) && d.strings(&a.Companies)
 		case "schools":
-			ok = d.strings(&a.Schools)
+			ok = once(&seen, 1) && d.strings(&a.Schools)
 		case "titles":
-			ok = d.strings(&a.Titles)
+			ok = once(&seen, 2) && d.strings(&a.Titles)
 		default:
 			return false
 		}
@@ -637,6 +640,7 @@ func (d *fastDec) pair(p *Pair) bool {
 		return false
 	}
 	first := true
+	var seen uint32 // keys met so far: a duplicate leaves the fast path
 	for {
 		k, done, ok := d.key(&first)
 		if !ok {
@@ -647,27 +651,27 @@ func (d *fastDec) pair(p *Pair) bool {
 		}
 		switch string(k) {
 		case "connected":
-			ok = d.null() || d.bool(&p.Connected)
+			ok = once(&seen, 0) && d.bool(&p.Connected)
 		case "degree":
-			ok = d.null() || d.int(&p.Degree)
+			ok = once(&seen, 1) && d.int(&p.Degree)
 		case "mutual":
-			ok = d.null() || d.int(&p.Mutual)
+			ok = once(&seen, 2) && d.int(&p.Mutual)
 		case "knows_email":
-			ok = d.null() || d.bool(&p.KnowsEmail)
+			ok = once(&seen, 3) && d.bool(&p.KnowsEmail)
 		case "in_contacts":
-			ok = d.null() || d.bool(&p.InContacts)
+			ok = once(&seen, 4) && d.bool(&p.InContacts)
 		case "blocked":
-			ok = d.null() || d.bool(&p.Blocked)
+			ok = once(&seen, 5) && d.bool(&p.Blocked)
 		case "pending":
-			ok = d.null() || d.int(&p.Pending)
+			ok = once(&seen, 6) && d.int(&p.Pending)
 		case "ignored":
-			ok = d.null() || d.int(&p.Ignored)
+			ok = once(&seen, 7) && d.int(&p.Ignored)
 		case "last_ignored_at":
-			ok = d.time(&p.LastIgnoredAt)
+			ok = once(&seen, 8) && d.time(&p.LastIgnoredAt)
 		case "rejected":
-			ok = d.null() || d.bool(&p.Rejected)
+			ok = once(&seen, 9) && d.bool(&p.Rejected)
 		case "withdrawn_at":
-			ok = d.time(&p.WithdrawnAt)
+			ok = once(&seen, 10) && d.time(&p.WithdrawnAt)
 		default:
 			return false
 		}
@@ -675,6 +679,15 @@ func (d *fastDec) pair(p *Pair) bool {
 			return false
 		}
 	}
+}
+
+// once marks key i of an object as seen and reports whether it was new.
+func once(seen *uint32, i uint) bool {
+	if *seen&(1<<i) != 0 {
+		return false
+	}
+	*seen |= 1 << i
+	return true
 }
 
 // AppendJSON appends the decision as compact JSON, byte for byte what

@@ -38,7 +38,7 @@ func helpers(c Calendar) []expr.Option {
 	format := func(name, layout string) expr.Option {
 		return expr.Function(name, func(p ...any) (any, error) { return p[0].(time.Time).In(c.Loc).Format(layout), nil }, new(func(time.Time) string))
 	}
-	return []expr.Option{
+	return append(boundOptions(),
 		tt("next_day", c.NextDay), tt("next_week", c.NextWeek), tt("next_month", c.NextMonth),
 		tt("day_start", c.DayStart), tt("week_start", c.WeekStart), tt("month_start", c.MonthStart),
 		expr.Function("add_months", func(p ...any) (any, error) { return c.AddMonths(p[0].(time.Time), p[1].(int)), nil }, new(func(time.Time, int) time.Time)),
@@ -48,7 +48,7 @@ func helpers(c Calendar) []expr.Option {
 			words, _ := p[1].([]string)
 			return containsAnyFold(p[0].(string), words), nil
 		}, new(func(string, []string) bool)),
-	}
+	)
 }
 
 // containsAnyFold reports whether text contains any word, ignoring case.

@@ -51,7 +51,9 @@ func (e *Engine) Policy() *rules.Policy { return e.p }
 
 // Load compiles a policy and, only if it compiles, replaces the current
 // one: a policy with errors leaves the last good policy serving. The
-// answer is {"name","rules","tests"} or an error with "errors".
+// answer is {"name","rules","tests","public","iterations"} ("public" is
+// the policy's [rules.PublicView], "iterations" [rules.Policy.Iterations])
+// or an error with "errors".
 func (e *Engine) Load(filename string, src []byte) (out []byte, ok bool) {
 	defer Recover(e, &out, &ok)
 	p, err := rules.Load(filename, src)
@@ -79,6 +81,12 @@ func (e *Engine) Load(filename string, src []byte) (out []byte, ok bool) {
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, `,"tests":`...)
 	b = strconv.AppendInt(b, int64(p.Tests()), 10)
+	// What the host needs to show the sender a decision: see host.Engine.Public.
+	pub, _ := json.Marshal(p.PublicView())
+	b = append(b, `,"public":`...)
+	b = append(b, pub...)
+	b = append(b, `,"iterations":`...)
+	b = strconv.AppendUint(b, p.Iterations(), 10)
 	e.out = append(b, '}')
 	return e.out, true
 }

@@ -44,9 +44,11 @@ const wireVersion = 2 // 2: soft_banned_until, title and the titles lists
 var errWire = errors.New("malformed wire request")
 
 // AppendWire appends req in the wire format. It fails where JSON would
-// not carry the request unchanged: a time outside RFC 3339, a NaN or
-// infinite acceptance rate, or text that is not UTF-8 (JSON would replace
-// the bad bytes); the caller then sends JSON.
+// carry the request changed: text that is not UTF-8 (JSON would replace
+// the bad bytes) or a zone offset with seconds; the caller then sends
+// JSON. Values JSON cannot carry at all (a time past year 9999, a NaN
+// acceptance rate) go as they are, and the guest's validation refuses
+// them as invalid_request, as a native Decide does.
 func AppendWire(b []byte, r *rules.Request) ([]byte, error) {
 	w := wireEnc{b: append(b, wireVersion)}
 	w.str(r.Stage)
@@ -96,10 +98,6 @@ func (w *wireEnc) bool(v bool) {
 }
 
 func (w *wireEnc) time(t time.Time) {
-	var scratch [64]byte
-	if _, err := t.AppendText(scratch[:0]); err != nil && !t.IsZero() {
-		w.err = err
-	}
 	_, off := t.Zone()
 	if off%60 != 0 {
 		// RFC 3339 drops the seconds of an offset (local mean time
@@ -153,9 +151,6 @@ func (w *wireEnc) member(m *rules.Member) {
 	w.counts(m.Sent)
 	w.counts(m.Received)
 	w.int(m.OverLimit)
-	if math.IsNaN(m.AcceptanceRate) || math.IsInf(m.AcceptanceRate, 0) {
-		w.err = errors.New("acceptance_rate is not a number")
-	}
 	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(m.AcceptanceRate))
 	s := &m.Settings
 	w.str(s.Invitations)
