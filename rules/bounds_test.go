@@ -232,10 +232,10 @@ func FuzzBoundedDecide(f *testing.F) {
 	})
 }
 
-// TestIterations: the default policy barely loops; the worst policy the
+// TestIterations: the default policy loops little (far under MaxIterations); the worst policy the
 // bound admits is near the limit.
 func TestIterations(t *testing.T) {
-	if n := loadDefault(t).Iterations(); n > 10_000 {
+	if n := loadDefault(t).Iterations(); n > 50_000 { // the settings lists (companies, schools, titles) at their longest
 		t.Errorf("policies.yaml: %d iterations", n)
 	}
 	p, err := rules.Load("worst.yaml", []byte(boundPolicy(`any(params.l[:50], any(sender.settings.companies, # == "x"))`)))

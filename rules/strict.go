@@ -37,13 +37,14 @@ var (
 	countsShape = shape{kind: object, fields: map[string]shape{"hour": {}, "day": {}, "week": {}, "month": {}}}
 	memberShape = shape{kind: nullObj, fields: map[string]shape{
 		"id": {}, "kind": {}, "tier": {}, "status": {}, "restricted_until": {kind: optTime},
+		"soft_banned_until": {kind: optTime}, "title": {},
 		"connections": {}, "company": {}, "school": {}, "sent": countsShape, "received": countsShape,
 		"over_limit": {}, "acceptance_rate": {},
 		"settings": {kind: object, fields: map[string]shape{
 			"invitations": {}, "companies": {kind: strList}, "schools": {kind: strList},
-			"require_confirmation": {},
+			"titles": {kind: strList}, "require_confirmation": {},
 			"auto_accept": {kind: object, fields: map[string]shape{
-				"companies": {kind: strList}, "schools": {kind: strList},
+				"companies": {kind: strList}, "schools": {kind: strList}, "titles": {kind: strList},
 			}},
 		}},
 	}}
