@@ -46,6 +46,8 @@ func newMetrics() *metrics {
 			Help: "Requests being served.",
 		}),
 	}
+	m.reloads.WithLabelValues("ok")
+	m.reloads.WithLabelValues("error")
 	m.reg.MustRegister(m.decisions, m.decideDur, m.httpDur, m.reloads, m.storeErrs, m.inFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
