@@ -11,23 +11,37 @@ import (
 // maxBatch bounds the requests of one batch.
 const maxBatch = 1000
 
-// DecideResponse documents /v1/decide's answer: the engine's Decision for
-// an operator key, its PublicDecision for an app key.
-type decideBody = rules.Request
-
 func (s *Server) decideRoutes() []*route {
 	views := []any{rules.Decision{}, rules.PublicDecision{}}
 	return []*route{
-		{method: "POST", path: "/v1/decide", op: "decide", access: app, in: rules.Request{},
+		{method: "POST", path: "/v1/decide", op: "decide", access: app, in: rules.Request{}, decode: decodeFacts,
 			summary: "Decide one request. Operator keys get the engine's Decision; app keys its public view (Policy.Public).",
 			out:     []response{{200, "The decision.", views}}, serve: s.decide(false)},
 		{method: "POST", path: "/v1/decide/batch", op: "decide_batch", access: app, in: []rules.Request{},
 			summary: "Decide up to 1000 requests, in order.",
 			out:     []response{{200, "One decision per request, in order.", []any{[]rules.Decision{}, []rules.PublicDecision{}}}}, serve: s.decideBatch},
-		{method: "POST", path: "/v1/explain", op: "explain", access: operator, in: rules.Request{},
+		{method: "POST", path: "/v1/explain", op: "explain", access: operator, in: rules.Request{}, decode: decodeFacts,
 			summary: "Decide one request with a trace of every rule of its stage.",
 			out:     []response{{200, "The decision with its trace.", []any{rules.Decision{}}}}, serve: s.decide(true)},
 	}
+}
+
+// decodeFacts decodes facts with the engine's fast decoder, which is as
+// strict as decodeStrict; only a body it refuses is decoded again, for the
+// error's JSON path.
+func decodeFacts(data []byte) (any, error) {
+	req, err := rules.DecodeRequestFast(data)
+	if err == nil {
+		return req, nil
+	}
+	req = new(rules.Request)
+	if serr := decodeStrict(data, req); serr != nil {
+		return nil, serr
+	}
+	if verr := validate(req, ""); verr != nil {
+		return nil, verr
+	}
+	return nil, badRequest("", err.Error())
 }
 
 // validate checks decoded facts as the engine does, naming the field.

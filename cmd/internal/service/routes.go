@@ -45,6 +45,8 @@ type route struct {
 	query        []param
 	out          []response
 	raw          bool // serves its own content type (metrics, openapi)
+	// decode, when set, replaces the generic strict decoding of the body.
+	decode func(data []byte) (any, error)
 	serve        func(c *call) (int, any, error)
 }
 
@@ -126,11 +128,17 @@ func (s *Server) serveCall(c *call, inType reflect.Type) (int, error) {
 			}
 			return 0, badRequest("", "reading the body: "+err.Error())
 		}
-		v := reflect.New(inType)
-		if err := decodeStrict(data, v.Interface()); err != nil {
-			return 0, err
+		if c.rt.decode != nil {
+			if c.body, err = c.rt.decode(data); err != nil {
+				return 0, err
+			}
+		} else {
+			v := reflect.New(inType)
+			if err := decodeStrict(data, v.Interface()); err != nil {
+				return 0, err
+			}
+			c.body = v.Interface()
 		}
-		c.body = v.Interface()
 	}
 	status, out, err := c.rt.serve(c)
 	if err != nil || c.rt.raw {
