@@ -47,7 +47,7 @@ type route struct {
 	raw          bool // serves its own content type (metrics, openapi)
 	// decode, when set, replaces the generic strict decoding of the body.
 	decode func(data []byte) (any, error)
-	serve        func(c *call) (int, any, error)
+	serve  func(c *call) (int, any, error)
 }
 
 // call is one request as a handler sees it.
