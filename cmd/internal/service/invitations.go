@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -143,32 +144,19 @@ var errNoLog = &apiError{status: http.StatusNotImplemented, title: "Not implemen
 	detail: "this store cannot read its event log back"}
 
 func (s *Server) listSent(c *call) (int, any, error) {
-	id, err := memberID(c, "member")
-	if err != nil {
-		return 0, nil, err
-	}
-	after, limit, err := c.page()
-	if err != nil {
-		return 0, nil, err
-	}
-	if _, err := s.store.Member(c.ctx, id); err != nil {
-		return 0, nil, c.storeErr(err, "member")
-	}
-	list, ok, err := s.sentList(c.ctx, c.g, id, after, limit)
-	if !ok {
-		return 0, nil, errNoLog
-	}
-	if err != nil {
-		return 0, nil, c.storeErr(err, "invitation")
-	}
-	out := SentList{Invitations: list}
-	if len(list) == limit {
-		out.Next = list[len(list)-1].Cursor
-	}
-	return http.StatusOK, out, nil
+	return listPage(c, s.sentList, func(l []SentInvitation, next uint64) any { return SentList{Invitations: l, Next: next} },
+		func(v SentInvitation) uint64 { return v.Cursor })
 }
 
 func (s *Server) listReceived(c *call) (int, any, error) {
+	return listPage(c, s.receivedList, func(l []ReceivedInvitation, next uint64) any { return ReceivedList{Invitations: l, Next: next} },
+		func(v ReceivedInvitation) uint64 { return v.Cursor })
+}
+
+// listPage serves one page of a member's list: next is the last item's
+// cursor when the page is full, 0 when it is the last.
+func listPage[T any](c *call, list func(context.Context, *generation, string, uint64, int) ([]T, bool, error),
+	wrap func([]T, uint64) any, cursor func(T) uint64) (int, any, error) {
 	id, err := memberID(c, "member")
 	if err != nil {
 		return 0, nil, err
@@ -177,21 +165,21 @@ func (s *Server) listReceived(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, err := s.store.Member(c.ctx, id); err != nil {
+	if _, err := c.s.store.Member(c.ctx, id); err != nil {
 		return 0, nil, c.storeErr(err, "member")
 	}
-	list, ok, err := s.receivedList(c.ctx, c.g, id, after, limit)
+	items, ok, err := list(c.ctx, c.g, id, after, limit)
 	if !ok {
 		return 0, nil, errNoLog
 	}
 	if err != nil {
 		return 0, nil, c.storeErr(err, "invitation")
 	}
-	out := ReceivedList{Invitations: list}
-	if len(list) == limit {
-		out.Next = list[len(list)-1].Cursor
+	var next uint64
+	if len(items) == limit {
+		next = cursor(items[len(items)-1])
 	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, wrap(items, next), nil
 }
 
 // ownInvitation loads invitation {id} if the member is its recipient

@@ -51,7 +51,7 @@ func unavailable(detail string) error {
 
 var (
 	errUnauthorized = &apiError{status: http.StatusUnauthorized, title: "Unauthorized",
-		detail: "send an API key as Authorization: Bearer <key>"}
+		detail: "send an API key in the header Authorization: Bearer KEY"}
 	errForbidden = &apiError{status: http.StatusForbidden, title: "Forbidden",
 		detail: "this key's scope does not allow this endpoint"}
 )
