@@ -106,6 +106,24 @@ func TestE2EPrivacy(t *testing.T) {
 	if r := s.do("GET", "/v1/members/alice/invitations/sent", testAppKey, nil); string(r.body) != "{\"invitations\":[],\"next\":0}\n" {
 		t.Errorf("alice's sent list: %s", r.body)
 	}
+
+	// A soft-banned sender's invitation reads exactly like a sent one
+	// (but for its id and time), and the recipient never sees it.
+	s.putMember("sb", m{"status": "soft_banned"})
+	s.putMember("ok", nil)
+	s.putMember("target", nil)
+	shadow := s.do("POST", "/v1/members/sb/invitations", testAppKey, m{"email": "target@example.test"})
+	sent := s.do("POST", "/v1/members/ok/invitations", testAppKey, m{"email": "target@example.test"})
+	idRE := regexp.MustCompile(`"id":"[^"]*"`)
+	if a, b := idRE.ReplaceAllString(comparable(shadow), ""), idRE.ReplaceAllString(comparable(sent), ""); a != b {
+		t.Errorf("shadowed vs sent:\n%s\nvs\n%s", a, b)
+	}
+	if got := s.list("target", "received"); len(got) != 1 || got[0].(m)["from"] != "ok" {
+		t.Errorf("target's received list: %v", got)
+	}
+	if got := s.list("sb", "sent"); len(got) != 1 || got[0].(m)["status"] != "pending" {
+		t.Errorf("sb's sent list: %v", got)
+	}
 }
 
 func TestE2EAuthScopes(t *testing.T) {
