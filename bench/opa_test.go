@@ -146,7 +146,9 @@ var targets = map[string]target{
 	"opa": {"/v1/data/connrules/invite/decision",
 		func(b []byte) []byte { return append(append([]byte(`{"input":`), b...), '}') },
 		func(b []byte) (string, string) {
-			var r struct{ Result struct{ Outcome, Reason string } }
+			var r struct {
+				Result struct{ Outcome, Reason string }
+			}
 			_ = json.Unmarshal(b, &r)
 			return r.Result.Outcome, r.Result.Reason
 		}},
