@@ -211,6 +211,7 @@ func TestE2EBadInput(t *testing.T) {
 		{"unknown sender", "POST", "/v1/members/nobody/invitations", `{"to":"alice"}`, 404, ""},
 		{"unknown invitation", "POST", "/v1/members/alice/invitations/inv-999/accept", "", 404, ""},
 		{"no such endpoint", "GET", "/v1/nothing", "", 404, ""},
+		{"wrong method", "GET", "/v1/decide", "", 405, ""},
 	}
 	for _, c := range cases {
 		var body any

@@ -303,25 +303,6 @@ func pointerEscape(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-func matchTemplate(tmpl, path string) bool {
-	ts, ps := strings.Split(tmpl, "/"), strings.Split(path, "/")
-	if len(ts) != len(ps) {
-		return false
-	}
-	for i := range ts {
-		if strings.HasPrefix(ts[i], "{") {
-			if ps[i] == "" {
-				return false
-			}
-			continue
-		}
-		if ts[i] != ps[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func checkAgainstOpenAPI(method, path string, r resp) error {
 	if err := loadAPI(); err != nil {
 		return err
@@ -330,7 +311,7 @@ func checkAgainstOpenAPI(method, path string, r resp) error {
 	paths := apiDoc["paths"].(map[string]any)
 	tmpl := ""
 	for p := range paths {
-		if matchTemplate(p, path) && (tmpl == "" || strings.Count(p, "{") < strings.Count(tmpl, "{")) {
+		if pathMatches(p, path) && (tmpl == "" || strings.Count(p, "{") < strings.Count(tmpl, "{")) {
 			if _, ok := paths[p].(map[string]any)[strings.ToLower(method)]; ok {
 				tmpl = p
 			}

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -135,7 +136,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return 0, nil, notFound("no such endpoint; see /openapi.json")
 	}}
 	s.mux.Handle("/", s.wrap(fallback, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setStatus(r.Context(), writeProblem(w, r, notFound("no such endpoint; see /openapi.json")))
+		var allow []string
+		for _, rt := range rts {
+			if pathMatches(rt.path, r.URL.Path) {
+				allow = append(allow, rt.method)
+			}
+		}
+		err := notFound("no such endpoint; see /openapi.json")
+		if allow != nil {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			err = &apiError{status: http.StatusMethodNotAllowed, title: "Method not allowed", detail: "this endpoint takes " + strings.Join(allow, ", ")}
+		}
+		setStatus(r.Context(), writeProblem(w, r, err))
 	})))
 	doc, err := OpenAPI(rts)
 	if err != nil {
@@ -143,6 +155,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.openapi = doc
 	return s, nil
+}
+
+// pathMatches reports whether path fits a route's pattern, such as
+// /v1/members/{member}.
+func pathMatches(pattern, path string) bool {
+	ps, qs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(qs) {
+		return false
+	}
+	for i := range ps {
+		if strings.HasPrefix(ps[i], "{") && qs[i] != "" || ps[i] == qs[i] {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // reported logs and counts a reload; it runs with the holder's lock held.
