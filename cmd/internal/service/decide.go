@@ -108,7 +108,7 @@ func (s *Server) decideOne(c *call, req *rules.Request, explain bool) (rules.Dec
 	d, err := c.g.dec.decide(c.ctx, req, explain)
 	s.met.decideDur.WithLabelValues(s.cfg.Engine).Observe(time.Since(start).Seconds())
 	if err != nil {
-		c.log.Error("engine failed", "error", err)
+		c.logger().Error("engine failed", "error", err)
 		return d, unavailable("the engine could not decide; nothing was allowed")
 	}
 	s.record(c, req, d, "")

@@ -117,7 +117,7 @@ func (s *Server) invite(c *call) (int, any, error) {
 	case errors.Is(err, lifecycle.ErrNotFound) || res.Request == nil:
 		return 0, nil, c.storeErr(err, "member")
 	default: // decided, then the engine or the store failed: fail closed
-		c.log.Error("invite failed", "error", err)
+		c.logger().Error("invite failed", "error", err)
 		return 0, nil, unavailable("the invitation could not be completed; retry")
 	}
 	if c.operator() {

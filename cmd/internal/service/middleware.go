@@ -26,11 +26,22 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
+// loggerFrom returns the request's logger, which adds its request id to
+// every line. It is made on first use: most requests log one line only.
 func loggerFrom(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(logKey).(*slog.Logger); ok {
-		return l
+	if l, ok := ctx.Value(logKey).(*lazyLogger); ok {
+		if l.l == nil {
+			l.l = l.base.With("request_id", l.rid)
+		}
+		return l.l
 	}
 	return slog.Default()
+}
+
+type lazyLogger struct {
+	base *slog.Logger
+	rid  string
+	l    *slog.Logger
 }
 
 // reqState is what the access log learns from the handler.
@@ -80,11 +91,11 @@ func (s *Server) wrap(rt *route, h http.Handler) http.Handler {
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
-		log := s.log.With("request_id", rid)
+		ll := &lazyLogger{base: s.log, rid: rid}
 		st := new(reqState)
 		status := &st.status
 		ctx := context.WithValue(r.Context(), ridKey, rid)
-		ctx = context.WithValue(ctx, logKey, log)
+		ctx = context.WithValue(ctx, logKey, ll)
 		ctx = context.WithValue(ctx, statusKey, st)
 		ctx, cancel := withTimeout(ctx, s.cfg.HandlerTimeout)
 		defer cancel()
@@ -97,14 +108,15 @@ func (s *Server) wrap(rt *route, h http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Error("panic", "route", rt.op, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				loggerFrom(ctx).Error("panic", "route", rt.op, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				status.Store(int64(writeProblem(w, r, fmt.Errorf("panic: %v", p))))
 			}
 			code := int(status.Load())
 			d := time.Since(start)
 			s.met.httpDur.WithLabelValues(rt.op, strconv.Itoa(code)).Observe(d.Seconds())
-			log.Info("request", "method", r.Method, "path", r.URL.Path, "route", rt.op, "status", code,
-				"duration_ms", float64(d.Microseconds())/1000, "key", keyName(st))
+			s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", rid), slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.String("route", rt.op), slog.Int("status", code),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("key", keyName(st)))
 		}()
 		h.ServeHTTP(w, r)
 	})

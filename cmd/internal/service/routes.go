@@ -59,10 +59,12 @@ type call struct {
 	g   *generation
 	id  identity
 	rt  *route
-	log *slog.Logger
 	// body is the decoded request body (a pointer to the route's in type).
 	body any
 }
+
+// logger is the request's logger: every line carries the request id.
+func (c *call) logger() *slog.Logger { return loggerFrom(c.ctx) }
 
 // operator reports whether the caller may see the operator's view.
 func (c *call) operator() bool { return c.id.operator() }
@@ -88,13 +90,13 @@ func (s *Server) handle(rt *route) http.Handler {
 		inType = reflect.TypeOf(rt.in)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{ctx: r.Context(), w: w, r: r, s: s, rt: rt, log: loggerFrom(r.Context())}
+		c := &call{ctx: r.Context(), w: w, r: r, s: s, rt: rt}
 		status, err := s.serveCall(c, inType)
 		if err != nil {
 			status = writeProblem(w, r, err)
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.status >= 500 {
-				c.log.Error("request failed", "route", rt.op, "error", err)
+				c.logger().Error("request failed", "route", rt.op, "error", err)
 			}
 		}
 		setStatus(r.Context(), status)
