@@ -33,6 +33,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	newKey := fs.String("new-key", "", "print a new API key of this scope (app or operator) and its config entry, and exit")
 	grace := fs.Duration("grace", 20*time.Second, "how long shutdown waits for in-flight requests")
 	watch := fs.Duration("watch-interval", 500*time.Millisecond, "how often the policy file is checked for changes")
+	logLevel := fs.String("log-level", "info", "debug, info (one line per request), warn or error")
 	testClock := fs.String("test-clock", "", "for tests: start the clock at this RFC 3339 time and allow POST /v1/clock")
 	if _, err := parseFlags(fs, args); err != nil {
 		return exitUsage
@@ -46,8 +47,13 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stdout, "key: %s\n\n# in serve.yaml:\nkeys:\n  - name: my-%s\n    scope: %s\n    hash: %s\n", k, *newKey, *newKey, service.HashKey(k))
 		return exitOK
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(e.Stderr, "connrules serve: --log-level: %v\n", err)
+		return exitUsage
+	}
 	cfg := service.Config{Engine: *engine, WatchInterval: *watch,
-		Logger: slog.New(slog.NewJSONHandler(e.Stderr, nil))}
+		Logger: slog.New(slog.NewJSONHandler(e.Stderr, &slog.HandlerOptions{Level: level}))}
 	if d := wasmCacheDir(); d != "" {
 		cfg.WasmCacheDir = d
 	}
