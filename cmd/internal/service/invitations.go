@@ -255,35 +255,14 @@ func (s *Server) withdraw(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	now, exp := c.g.net.Now(), c.g.net.PendingExpiry()
-	view := sentView(inv, s.withdrawnBySender(inv), now, exp, 0)
-	if view.Status != lifecycle.StatusPending {
-		return 0, nil, conflict("the invitation is no longer pending")
-	}
-	if inv.Status != lifecycle.StatusPending {
-		// Ignored, or closed by a block: the sender saw it as pending and
-		// must not learn otherwise. Record the withdrawal for their view.
-		ev := &lifecycle.Event{V: lifecycle.EventVersion, At: now, Action: lifecycle.ActionWithdraw, Actor: inv.From,
-			Subject: inv.To, Invitation: inv.ID, Result: "withdrawn_view", Detail: map[string]any{"status": inv.Status}}
-		if err := s.store.Append(c.ctx, ev); err != nil {
-			return 0, nil, c.storeErr(err, "invitation")
-		}
-		if c.operator() {
-			return http.StatusOK, inv, nil
-		}
-		return http.StatusOK, sentView(inv, true, now, exp, 0), nil
-	}
-	out, err := c.g.net.Withdraw(c.ctx, inv.ID)
-	if errors.Is(err, lifecycle.ErrNotPending) {
-		return 0, nil, conflict("the invitation is no longer pending")
-	}
+	full, view, err := s.withdrawForSender(c, inv)
 	if err != nil {
-		return 0, nil, c.storeErr(err, "invitation")
+		return 0, nil, err
 	}
 	if c.operator() {
-		return http.StatusOK, out, nil
+		return http.StatusOK, full, nil
 	}
-	return http.StatusOK, sentView(out, true, now, exp, 0), nil
+	return http.StatusOK, view, nil
 }
 
 func (s *Server) listEvents(c *call) (int, any, error) {
@@ -291,9 +270,12 @@ func (s *Server) listEvents(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	evs, ok := s.events(after, limit)
+	evs, ok, err := s.events(c.ctx, after, limit)
 	if !ok {
 		return 0, nil, errNoLog
+	}
+	if err != nil {
+		return 0, nil, c.storeErr(err, "events")
 	}
 	out := EventList{Events: evs}
 	if out.Events == nil {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 
@@ -9,29 +10,44 @@ import (
 )
 
 // This file is the one place that reads invitations back for a member:
-// the lists, and what each side may see of an invitation. The Store
-// interface has no per-member listing yet, so the lists are built from
-// the event log; a store with its own listing replaces eventsOf and
-// invitationsOf here and nowhere else.
+// the lists, what each side may see of an invitation, and the sender's
+// withdrawal. The Store interface has no per-member listing yet, so the
+// lists are built from the event log. When the lifecycle has the sender's
+// view (Network.Sent, and Network.Withdraw answering with it), sentList
+// and withdrawForSender become calls to those, here and nowhere else.
 
-// eventSource is a store that can read its event log back.
+// eventReader is a store whose event log can be read back in append
+// order (lifecycle.EventReader where the stores have it); eventSource is
+// MemStore's older accessor.
+type eventReader interface {
+	ReadEvents(ctx context.Context) ([]lifecycle.Event, error)
+}
+
 type eventSource interface {
 	Events() []lifecycle.Event
 }
 
-// events returns up to limit events with Seq > after, in order.
-func (s *Server) events(after uint64, limit int) ([]lifecycle.Event, bool) {
-	src, ok := s.store.(eventSource)
-	if !ok {
-		return nil, false
+// events returns up to limit events with Seq > after, in order, and false
+// if the store cannot read its log back.
+func (s *Server) events(ctx context.Context, after uint64, limit int) ([]lifecycle.Event, bool, error) {
+	var all []lifecycle.Event
+	switch src := s.store.(type) {
+	case eventReader:
+		var err error
+		if all, err = src.ReadEvents(ctx); err != nil {
+			return nil, true, err
+		}
+	case eventSource:
+		all = src.Events()
+	default:
+		return nil, false, nil
 	}
-	all := src.Events()
 	i := sort.Search(len(all), func(i int) bool { return all[i].Seq > after })
 	all = all[i:]
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	return all, true
+	return all, true, nil
 }
 
 // SentInvitation is what a sender sees of their invitation. An invitation
@@ -92,25 +108,25 @@ func receivedView(inv lifecycle.Invitation, now time.Time, expiry time.Duration,
 }
 
 // withdrawnBySender reports whether the log has the sender withdrawing id.
-func (s *Server) withdrawnBySender(inv lifecycle.Invitation) bool {
-	evs, ok := s.events(0, 1<<62)
-	if !ok {
-		return inv.Status == lifecycle.StatusWithdrawn
+func (s *Server) withdrawnBySender(ctx context.Context, inv lifecycle.Invitation) (bool, error) {
+	evs, ok, err := s.events(ctx, 0, 1<<62)
+	if err != nil || !ok {
+		return inv.Status == lifecycle.StatusWithdrawn, err
 	}
 	for i := len(evs) - 1; i >= 0; i-- {
 		e := &evs[i]
 		if e.Invitation == inv.ID && e.Action == lifecycle.ActionWithdraw && e.Actor == inv.From {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // sentList lists a sender's invitations after a cursor, oldest first.
 func (s *Server) sentList(ctx context.Context, g *generation, member string, after uint64, limit int) ([]SentInvitation, bool, error) {
-	evs, ok := s.events(0, 1<<62)
-	if !ok {
-		return nil, false, nil
+	evs, ok, err := s.events(ctx, 0, 1<<62)
+	if err != nil || !ok {
+		return nil, ok, err
 	}
 	withdrawn := map[string]bool{}
 	for i := range evs {
@@ -140,9 +156,9 @@ func (s *Server) sentList(ctx context.Context, g *generation, member string, aft
 
 // receivedList lists the invitations a member can see and answer.
 func (s *Server) receivedList(ctx context.Context, g *generation, member string, after uint64, limit int) ([]ReceivedInvitation, bool, error) {
-	evs, ok := s.events(after, 1<<62)
-	if !ok {
-		return nil, false, nil
+	evs, ok, err := s.events(ctx, after, 1<<62)
+	if err != nil || !ok {
+		return nil, ok, err
 	}
 	now := g.net.Now()
 	out := []ReceivedInvitation{}
@@ -163,4 +179,36 @@ func (s *Server) receivedList(ctx context.Context, g *generation, member string,
 		}
 	}
 	return out, true, nil
+}
+
+// withdrawForSender withdraws an invitation its sender sees as pending.
+// One that was ignored, or closed by a block, is withdrawn only in the
+// sender's view (a withdraw event by the sender), so that they cannot tell
+// it from one nobody answered. It returns the operator's and the sender's
+// view of the result.
+func (s *Server) withdrawForSender(c *call, inv lifecycle.Invitation) (any, SentInvitation, error) {
+	now, exp := c.g.net.Now(), c.g.net.PendingExpiry()
+	byFrom, err := s.withdrawnBySender(c.ctx, inv)
+	if err != nil {
+		return nil, SentInvitation{}, c.storeErr(err, "invitation")
+	}
+	if view := sentView(inv, byFrom, now, exp, 0); view.Status != lifecycle.StatusPending {
+		return nil, view, conflict("the invitation is no longer pending")
+	}
+	if inv.Status != lifecycle.StatusPending {
+		ev := &lifecycle.Event{V: lifecycle.EventVersion, At: now, Action: lifecycle.ActionWithdraw, Actor: inv.From,
+			Subject: inv.To, Invitation: inv.ID, Result: "withdrawn_view", Detail: map[string]any{"status": inv.Status}}
+		if err := s.store.Append(c.ctx, ev); err != nil {
+			return nil, SentInvitation{}, c.storeErr(err, "invitation")
+		}
+		return inv, sentView(inv, true, now, exp, 0), nil
+	}
+	out, err := c.g.net.Withdraw(c.ctx, inv.ID)
+	if errors.Is(err, lifecycle.ErrNotPending) {
+		return nil, SentInvitation{}, conflict("the invitation is no longer pending")
+	}
+	if err != nil {
+		return nil, SentInvitation{}, c.storeErr(err, "invitation")
+	}
+	return out, sentView(out, true, now, exp, 0), nil
 }
