@@ -166,7 +166,7 @@ func TestE2EBlockPrivacy(t *testing.T) {
 	if r := s.do("PUT", "/v1/members/bob/blocks/alice", testAppKey, nil); r.status != 200 {
 		t.Fatalf("block: %d %s", r.status, r.body)
 	}
-	// The block withdrew alice's invitation; she still sees it pending.
+	// The block closed alice's invitation; she still sees it pending.
 	sent := s.list("alice", "sent")
 	if len(sent) != 1 || sent[0].(m)["status"] != "pending" {
 		t.Fatalf("alice's sent list after the block: %v", sent)
@@ -175,7 +175,16 @@ func TestE2EBlockPrivacy(t *testing.T) {
 	if got := s.list("bob", "received"); len(got) != 0 {
 		t.Fatalf("bob's received list: %v", got)
 	}
-	r := s.do("POST", "/v1/members/alice/invitations", testAppKey, m{"email": "bob@example.test"})
+	// Alice withdraws what she sees as pending: it works, as for any.
+	r := s.do("POST", "/v1/members/alice/invitations/"+id+"/withdraw", testAppKey, nil)
+	if r.status != 200 || !strings.Contains(string(r.body), `"status":"withdrawn"`) {
+		t.Fatalf("withdraw: %d %s", r.status, r.body)
+	}
+	if sent := s.list("alice", "sent"); sent[0].(m)["status"] != "withdrawn" {
+		t.Fatalf("after withdrawing: %v", sent)
+	}
+	// Inviting again: the generic denial, nothing more.
+	r = s.do("POST", "/v1/members/alice/invitations", testAppKey, m{"email": "bob@example.test"})
 	want := `{"decision":{"outcome":"deny","message":"` + generic + `"}}` + "\n"
 	if r.status != 200 || string(r.body) != want {
 		t.Fatalf("alice invites bob after the block: %d %s, want %s", r.status, r.body, want)
@@ -185,20 +194,14 @@ func TestE2EBlockPrivacy(t *testing.T) {
 	if !strings.Contains(string(r.body), `"reason":"blocked"`) {
 		t.Fatalf("operator view: %s", r.body)
 	}
-	// Alice withdraws what she sees as pending: it works, as for any.
-	r = s.do("POST", "/v1/members/alice/invitations/"+id+"/withdraw", testAppKey, nil)
-	if r.status != 200 || !strings.Contains(string(r.body), `"status":"withdrawn"`) {
-		t.Fatalf("withdraw: %d %s", r.status, r.body)
-	}
-	if sent := s.list("alice", "sent"); sent[0].(m)["status"] != "withdrawn" {
-		t.Fatalf("after withdrawing: %v", sent)
-	}
 }
 
 func TestE2EResendLadder(t *testing.T) {
 	s := start(t)
 	s.putMember("alice", nil)
 	s.putMember("bob", nil)
+	// Each allowed invitation is ignored, then withdrawn by alice (who
+	// still sees it pending) before the next step.
 	steps := []struct {
 		advance string
 		want    string // outcome, or a message fragment after "deny:"
@@ -225,10 +228,17 @@ func TestE2EResendLadder(t *testing.T) {
 		if r := s.do("POST", "/v1/members/bob/invitations/"+id+"/ignore", testAppKey, nil); r.status != 200 {
 			t.Fatalf("ignore: %d %s", r.status, r.body)
 		}
-		// Alice is never told: her invitation still reads as pending.
+		// Alice is never told: her invitation still reads as pending, and
+		// she withdraws it before trying again.
 		sent := s.list("alice", "sent")
 		if last := sent[len(sent)-1].(m); last["id"] != id || last["status"] != "pending" {
 			t.Fatalf("alice's view of an ignored invitation: %v", last)
+		}
+		if v := s.invite("alice", "bob", ""); outcome(v) != "deny" {
+			t.Fatalf("inviting again at once: %v", v)
+		}
+		if r := s.do("POST", "/v1/members/alice/invitations/"+id+"/withdraw", testAppKey, nil); r.status != 200 || !strings.Contains(string(r.body), `"status":"withdrawn"`) {
+			t.Fatalf("withdraw: %d %s", r.status, r.body)
 		}
 	}
 }
