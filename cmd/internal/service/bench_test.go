@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,18 +57,36 @@ func BenchmarkServeDecide(b *testing.B) {
 	}
 }
 
-// BenchmarkServeInvite: invitations through the API on the memory store,
-// each from a distinct sender-recipient pair, under quotas high enough
-// that every one is allowed.
+// BenchmarkServeInvite: invitations through the API, on the memory store
+// and on SQLite (skipped where this build has no SQLite store), each from
+// a distinct sender-recipient pair, under quotas high enough that every
+// one is allowed.
 func BenchmarkServeInvite(b *testing.B) {
+	for _, name := range []string{"memory", "sqlite"} {
+		b.Run(name, func(b *testing.B) {
+			url := "memory:"
+			if name == "sqlite" {
+				url = "sqlite:" + filepath.Join(b.TempDir(), "bench.db")
+			}
+			st, err := OpenStore(context.Background(), url)
+			if err != nil {
+				b.Skip(err)
+			}
+			benchInvite(b, st)
+		})
+	}
+}
+
+func benchInvite(b *testing.B, st Store) {
 	const n = 1000
 	pol := bytes.Replace(DefaultPolicy(), []byte("free:    {daily: 30,  weekly: 300,"), []byte("free:    {daily: 100000,  weekly: 100000,"), 1)
-	st, _ := OpenStore(context.Background(), "memory:")
 	ctx := context.Background()
 	for i := range n {
 		for _, p := range []string{"s", "r"} {
-			_ = st.PutMember(ctx, lifecycle.Member{ID: fmt.Sprintf("%s%d", p, i), Kind: "person", Tier: "free", Status: "active",
-				Email: fmt.Sprintf("%s%d@example.test", p, i), AcceptanceRate: 0.5})
+			if err := st.PutMember(ctx, lifecycle.Member{ID: fmt.Sprintf("%s%d", p, i), Kind: "person", Tier: "free", Status: "active",
+				Email: fmt.Sprintf("%s%d@example.test", p, i), AcceptanceRate: 0.5}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	url, stop := benchServer(b, Config{Policy: pol, Store: st, Clock: lifecycle.NewManualClock(time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC))})
