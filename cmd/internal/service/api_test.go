@@ -318,6 +318,27 @@ func TestE2EWasmEngine(t *testing.T) {
 	if st := s.do("GET", "/v1/policy", testOperatorKey, nil); !strings.Contains(string(st.body), `"engine":"wasm"`) {
 		t.Fatalf("status: %s", st.body)
 	}
+	// A reload reaches the module (the operator's view is its decision)
+	// and the native policy (the app's view is its Public).
+	next := bytes.Replace(testPolicy(t), []byte(generic), []byte("Not now."), 1)
+	next = bytes.Replace(next, []byte("Blocked (either side)."), []byte("Blocked, reloaded."), 1)
+	if err := os.WriteFile(s.policy, next, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocked := facts(func(f m) { f["pair"].(m)["blocked"] = true })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r := s.do("POST", "/v1/decide", testAppKey, blocked)
+		if string(r.body) == `{"outcome":"deny","message":"Not now."}`+"\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wasm engine did not reload: %s", r.body)
+		}
+	}
+	op := s.do("POST", "/v1/decide", testOperatorKey, blocked)
+	if !strings.Contains(string(op.body), `"message":"Blocked, reloaded."`) {
+		t.Fatalf("operator view after reload on wasm: %s", op.body)
+	}
 }
 
 var _ = http.StatusOK

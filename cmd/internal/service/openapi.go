@@ -5,17 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/invopop/jsonschema"
 )
 
-// OpenAPI builds the OpenAPI 3.1 document of a route table. Schemas are
+// openAPI builds the OpenAPI 3.1 document of a route table. Schemas are
 // reflected from the Go types the handlers decode and encode, so the
 // document cannot drift from the code; TestOpenAPIIsFresh keeps the
 // committed copy (openapi.json) equal to it.
-func OpenAPI(rts []*route) ([]byte, error) {
+func openAPI(rts []*route) ([]byte, error) {
 	g := &schemaGen{defs: map[string]any{}}
 	paths := map[string]map[string]any{}
 	for _, rt := range rts {
@@ -180,14 +179,4 @@ func fieldName(t reflect.Type, jsonName string) string {
 		}
 	}
 	return ""
-}
-
-// sortedKeys is for tests that list the document's operations.
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

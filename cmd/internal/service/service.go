@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		setStatus(r.Context(), writeProblem(w, r, err))
 	})))
-	doc, err := OpenAPI(rts)
+	doc, err := openAPI(rts)
 	if err != nil {
 		return nil, err
 	}
