@@ -175,12 +175,15 @@ func TestE2EBlockPrivacy(t *testing.T) {
 	if got := s.list("bob", "received"); len(got) != 0 {
 		t.Fatalf("bob's received list: %v", got)
 	}
-	// Alice withdraws what she sees as pending: it works, as for any.
+	// Alice withdraws what she sees as pending, an hour later: it works,
+	// as for any.
+	s.advance("1h")
 	r := s.do("POST", "/v1/members/alice/invitations/"+id+"/withdraw", testAppKey, nil)
 	if r.status != 200 || !strings.Contains(string(r.body), `"status":"withdrawn"`) {
 		t.Fatalf("withdraw: %d %s", r.status, r.body)
 	}
-	if sent := s.list("alice", "sent"); sent[0].(m)["status"] != "withdrawn" {
+	// Withdrawn when she withdrew it, not when the block closed it.
+	if sent := s.list("alice", "sent"); sent[0].(m)["status"] != "withdrawn" || sent[0].(m)["closed_at"] != "2026-03-02T11:00:00-08:00" {
 		t.Fatalf("after withdrawing: %v", sent)
 	}
 	// Inviting again: the generic denial, nothing more.

@@ -78,19 +78,19 @@ type ReceivedInvitation struct {
 	Cursor   uint64 `json:"cursor"`
 }
 
-// sentView maps an invitation to the sender's view. byFrom says whether
-// the sender themselves withdrew it.
-func sentView(inv lifecycle.Invitation, byFrom bool, now time.Time, expiry time.Duration, cursor uint64) SentInvitation {
+// sentView maps an invitation to the sender's view. withdrawnAt is when
+// the sender themselves withdrew it, zero if they did not: an invitation a
+// block closed shows the sender's own withdrawal time, not the block's.
+func sentView(inv lifecycle.Invitation, withdrawnAt time.Time, now time.Time, expiry time.Duration, cursor uint64) SentInvitation {
 	v := SentInvitation{ID: inv.ID, To: inv.To, Email: inv.Email, Note: inv.Note, SentAt: inv.SentAt, Cursor: cursor}
 	if inv.Email != "" {
 		v.To = "" // invited by email: the sender knows only the address
 	}
 	switch {
-	case inv.Status == lifecycle.StatusAccepted, inv.Status == lifecycle.StatusRejected,
-		inv.Status == lifecycle.StatusExpired, inv.Status == lifecycle.StatusWithdrawn && byFrom:
+	case inv.Status == lifecycle.StatusAccepted, inv.Status == lifecycle.StatusRejected, inv.Status == lifecycle.StatusExpired:
 		v.Status, v.ClosedAt = inv.Status, inv.ClosedAt
-	case byFrom: // the sender withdrew what they saw as pending
-		v.Status = lifecycle.StatusWithdrawn
+	case !withdrawnAt.IsZero(): // the sender withdrew what they saw as pending
+		v.Status, v.ClosedAt = lifecycle.StatusWithdrawn, withdrawnAt
 	case !inv.SentAt.Add(expiry).After(now):
 		v.Status, v.ClosedAt = lifecycle.StatusExpired, inv.SentAt.Add(expiry)
 	default: // pending, ignored, withdrawn by a block
@@ -107,19 +107,20 @@ func receivedView(inv lifecycle.Invitation, now time.Time, expiry time.Duration,
 	return ReceivedInvitation{ID: inv.ID, From: inv.From, Note: inv.Note, SentAt: inv.SentAt, Delivery: inv.Delivery, Cursor: cursor}, true
 }
 
-// withdrawnBySender reports whether the log has the sender withdrawing id.
-func (s *Server) withdrawnBySender(ctx context.Context, inv lifecycle.Invitation) (bool, error) {
+// withdrawnBySender returns when the log has the sender withdrawing the
+// invitation, zero if it does not.
+func (s *Server) withdrawnBySender(ctx context.Context, inv lifecycle.Invitation) (time.Time, error) {
 	evs, ok, err := s.events(ctx, 0, 1<<62)
 	if err != nil || !ok {
-		return inv.Status == lifecycle.StatusWithdrawn, err
+		return time.Time{}, err
 	}
 	for i := len(evs) - 1; i >= 0; i-- {
 		e := &evs[i]
 		if e.Invitation == inv.ID && e.Action == lifecycle.ActionWithdraw && e.Actor == inv.From {
-			return true, nil
+			return e.At, nil
 		}
 	}
-	return false, nil
+	return time.Time{}, nil
 }
 
 // sentList lists a sender's invitations after a cursor, oldest first.
@@ -128,11 +129,11 @@ func (s *Server) sentList(ctx context.Context, g *generation, member string, aft
 	if err != nil || !ok {
 		return nil, ok, err
 	}
-	withdrawn := map[string]bool{}
+	withdrawn := map[string]time.Time{}
 	for i := range evs {
 		e := &evs[i]
 		if e.Action == lifecycle.ActionWithdraw && e.Actor == member {
-			withdrawn[e.Invitation] = true
+			withdrawn[e.Invitation] = e.At
 		}
 	}
 	now := g.net.Now()
@@ -188,11 +189,11 @@ func (s *Server) receivedList(ctx context.Context, g *generation, member string,
 // view of the result.
 func (s *Server) withdrawForSender(c *call, inv lifecycle.Invitation) (any, SentInvitation, error) {
 	now, exp := c.g.net.Now(), c.g.net.PendingExpiry()
-	byFrom, err := s.withdrawnBySender(c.ctx, inv)
+	withdrawnAt, err := s.withdrawnBySender(c.ctx, inv)
 	if err != nil {
 		return nil, SentInvitation{}, c.storeErr(err, "invitation")
 	}
-	if view := sentView(inv, byFrom, now, exp, 0); view.Status != lifecycle.StatusPending {
+	if view := sentView(inv, withdrawnAt, now, exp, 0); view.Status != lifecycle.StatusPending {
 		return nil, view, conflict("the invitation is no longer pending")
 	}
 	if inv.Status != lifecycle.StatusPending {
@@ -201,7 +202,7 @@ func (s *Server) withdrawForSender(c *call, inv lifecycle.Invitation) (any, Sent
 		if err := s.store.Append(c.ctx, ev); err != nil {
 			return nil, SentInvitation{}, c.storeErr(err, "invitation")
 		}
-		return inv, sentView(inv, true, now, exp, 0), nil
+		return inv, sentView(inv, now, now, exp, 0), nil
 	}
 	out, err := c.g.net.Withdraw(c.ctx, inv.ID)
 	if errors.Is(err, lifecycle.ErrNotPending) {
@@ -210,5 +211,5 @@ func (s *Server) withdrawForSender(c *call, inv lifecycle.Invitation) (any, Sent
 	if err != nil {
 		return nil, SentInvitation{}, c.storeErr(err, "invitation")
 	}
-	return out, sentView(out, true, now, exp, 0), nil
+	return out, sentView(out, now, now, exp, 0), nil
 }
