@@ -35,7 +35,7 @@ func openAPI(rts []*route) ([]byte, error) {
 		}
 		if rt.in != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": g.schema(rt.in)}}}
+				"application/json": map[string]any{"schema": g.input(rt.in)}}}
 		}
 		resps := map[string]any{}
 		for _, r := range rt.out {
@@ -119,10 +119,26 @@ func typeName(t reflect.Type) string {
 	return strings.ToUpper(pkg[:1]) + pkg[1:] + t.Name()
 }
 
-// schema returns the schema of v's type: a $ref for a struct, with every
-// struct it reaches added to the components.
-func (g *schemaGen) schema(v any) any {
-	r := &jsonschema.Reflector{Anonymous: true, Namer: typeName, DoNotReference: false, AllowAdditionalProperties: false}
+// schema returns the schema of v's type as a response body: a $ref for a
+// struct, with every struct it reaches added to the components. Fields
+// without omitempty are required, as encoding/json always writes them.
+func (g *schemaGen) schema(v any) any { return g.reflect(v, typeName, false) }
+
+// input is the schema of a request body: the same types under names
+// ending in Input, where no field is required (a missing one reads as its
+// zero value, as in rules.DecodeRequest).
+func (g *schemaGen) input(v any) any {
+	return g.reflect(v, func(t reflect.Type) string {
+		n := typeName(t)
+		if n == "" || strings.HasSuffix(n, "Input") {
+			return n
+		}
+		return n + "Input"
+	}, true)
+}
+
+func (g *schemaGen) reflect(v any, namer func(reflect.Type) string, optional bool) any {
+	r := &jsonschema.Reflector{Anonymous: true, Namer: namer, RequiredFromJSONSchemaTags: optional}
 	s := r.Reflect(v)
 	b, _ := json.Marshal(s)
 	b = bytes.ReplaceAll(b, []byte(`"#/$defs/`), []byte(`"#/components/schemas/`))
@@ -135,13 +151,13 @@ func (g *schemaGen) schema(v any) any {
 	}
 	delete(m, "$defs")
 	delete(m, "$schema")
-	fixNullable(reflect.TypeOf(v), g.defs, map[reflect.Type]bool{})
+	fixNullable(reflect.TypeOf(v), namer, g.defs, map[reflect.Type]bool{})
 	return m
 }
 
 // fixNullable widens what encoding/json may write as null: slices and
 // maps (nil encodes as null) and pointers without omitempty.
-func fixNullable(t reflect.Type, defs map[string]any, seen map[reflect.Type]bool) {
+func fixNullable(t reflect.Type, namer func(reflect.Type) string, defs map[string]any, seen map[reflect.Type]bool) {
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
 		t = t.Elem()
 	}
@@ -149,10 +165,10 @@ func fixNullable(t reflect.Type, defs map[string]any, seen map[reflect.Type]bool
 		return
 	}
 	seen[t] = true
-	def, _ := defs[typeName(t)].(map[string]any)
+	def, _ := defs[namer(t)].(map[string]any)
 	props, _ := def["properties"].(map[string]any)
 	for name, ft := range jsonFields(t) {
-		fixNullable(ft, defs, seen)
+		fixNullable(ft, namer, defs, seen)
 		if props == nil || props[name] == nil {
 			continue
 		}
