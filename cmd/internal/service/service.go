@@ -200,9 +200,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	wctx, stopWatch := context.WithCancel(context.Background())
-	defer stopWatch()
-	go s.pol.watch(wctx, s.cfg.WatchInterval, s.src)
+	wctx, cancelWatch := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() { s.pol.watch(wctx, s.cfg.WatchInterval, s.src); close(watched) }()
+	// The watcher is stopped, and any load it started has finished,
+	// before the engine and the store close.
+	stopWatch := func() { cancelWatch(); <-watched }
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var err error
