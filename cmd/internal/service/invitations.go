@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/rules/lifecycle"
@@ -126,7 +125,7 @@ func (s *Server) invite(c *call) (int, any, error) {
 	}
 	v := InviteView{Decision: res.Public}
 	if res.Invitation.ID != "" {
-		sv := sentView(res.Invitation, time.Time{}, c.g.net.Now(), c.g.net.PendingExpiry(), 0)
+		sv := sentOf(c.g, res.Invitation)
 		v.Invitation = &sv
 	}
 	return http.StatusOK, v, nil

@@ -99,6 +99,11 @@ func sentView(inv lifecycle.Invitation, withdrawnAt time.Time, now time.Time, ex
 	return v
 }
 
+// sentOf is the sender's view of an invitation they just sent.
+func sentOf(g *generation, inv lifecycle.Invitation) SentInvitation {
+	return sentView(inv, time.Time{}, g.net.Now(), g.net.PendingExpiry(), 0)
+}
+
 // receivedView reports the recipient's view, and false if they cannot see it.
 func receivedView(inv lifecycle.Invitation, now time.Time, expiry time.Duration, cursor uint64) (ReceivedInvitation, bool) {
 	if !inv.Visible() || !inv.SentAt.Add(expiry).After(now) {
