@@ -218,9 +218,20 @@ func open(t *testing.T) *page {
 			t.Errorf("page console: %s", m)
 		}
 	})
-	p.do(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(baseURL+"seed.json")) // same origin, without the app
-	eval[bool](p, `(localStorage.clear(), true)`)
-	p.do(chromedp.Navigate(baseURL), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	// The page saves its session when it is left, so the storage is
+	// cleared by a listener that runs after the page's own.
+	eval[bool](p, `(() => {
+		try {
+			addEventListener("pagehide", () => localStorage.clear());
+			localStorage.clear();
+		} catch { /* about:blank has no storage */ }
+		return true;
+	})()`)
+	p.do(chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(baseURL), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	if n := eval[int](p, `(connrulesSim.journal() || []).length`); n != 0 {
+		t.Fatalf("the page did not start from the seed: %d commands in its journal", n)
+	}
 	return p
 }
 
