@@ -80,7 +80,7 @@ func TestMissingBraceHint(t *testing.T) {
 	if item["line"] != fmt.Sprint(line) {
 		t.Errorf("error at line %s, want %d: %q", item["line"], line, item["text"])
 	}
-	if item["column"] == "1" || strings.Contains(item["text"], "quoted") || !strings.Contains(item["text"], "{") {
+	if item["column"] == "1" || strings.Contains(item["text"], "must be quoted") || !strings.Contains(item["text"], "{") {
 		t.Errorf("a missing { is reported at column %s as: %q", item["column"], item["text"])
 	}
 }
