@@ -150,11 +150,19 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadPolicy reads and compiles a policy natively. Errors are printed
+// loadPolicy reads and compiles a policy natively, printing any errors;
+// ok is false when it failed. loadPolicyCode says which exit code the
+// failure calls for.
+func loadPolicy(e *Env, path string) (p *rules.Policy, src []byte, ok bool) {
+	p, src, code := loadPolicyCode(e, path)
+	return p, src, code == exitOK
+}
+
+// loadPolicyCode reads and compiles a policy natively. Errors are printed
 // with positions and carets. The code is exitUsage when the file cannot
 // be read (an I/O error has no position), exitFail when it does not
 // compile, and exitOK otherwise.
-func loadPolicy(e *Env, path string) (*rules.Policy, []byte, int) {
+func loadPolicyCode(e *Env, path string) (*rules.Policy, []byte, int) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "connrules: %v\n", err)

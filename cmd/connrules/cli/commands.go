@@ -115,7 +115,7 @@ func runDecide(ctx context.Context, e *Env, args []string) int {
 	if err != nil || !knownEngine(e, *engine) {
 		return exitUsage
 	}
-	p, src, code := loadPolicy(e, *policy)
+	p, src, code := loadPolicyCode(e, *policy)
 	if code != exitOK {
 		return code
 	}
@@ -188,7 +188,7 @@ func runTest(ctx context.Context, e *Env, args []string) int {
 	}
 	code := exitOK
 	for _, f := range files {
-		p, src, c := loadPolicy(e, f)
+		p, src, c := loadPolicyCode(e, f)
 		if c != exitOK {
 			code = max(code, c)
 			continue
