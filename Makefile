@@ -21,7 +21,7 @@ setup:
 ## tests. It fails if the tests changed the work tree.
 test: setup build web
 	@before=$$({ git status --porcelain; git diff; } 2>/dev/null | sha1sum); \
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-go test-e2e || exit $$?; \
+	$(MAKE) --no-print-directory -j2 --output-sync=line test-go test-e2e || exit $$?; \
 	after=$$({ git status --porcelain; git diff; } 2>/dev/null | sha1sum); \
 	if [ "$$before" != "$$after" ]; then echo "make test changed the work tree:"; git status --short; exit 1; fi
 
