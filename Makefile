@@ -34,6 +34,7 @@ test-go: build
 ## test-e2e: the browser tests, on the web/ that is already built. Without
 ## Chromium they fail; CONNRULES_SKIP_E2E=1 skips them on purpose.
 test-e2e:
+	@if [ "$${CONNRULES_SKIP_E2E:-}" = 1 ]; then echo "test-e2e: the browser tests are SKIPPED, as CONNRULES_SKIP_E2E=1 asks"; fi
 	cd web/e2e && $(GO) test -count=1 ./...
 
 ## lint: vet, formatting, and the policies themselves.
