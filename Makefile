@@ -1,19 +1,41 @@
-# connrules: `make demo` runs the main job, `make test` runs every test.
+# connrules: `make demo` runs the main job, `make test` does the set-up and runs every test.
 GO ?= go
 BIN := bin/connrules
 
-.PHONY: all build test lint check demo web e2e wasm bench clean
+.PHONY: all build setup test test-go test-e2e lint check demo web e2e screenshots wasm bench clean
 
 all: build
 
+## build: the CLI, stamped with the module version and VCS revision
+## (`connrules --version`); -buildvcs=auto overrides a GOFLAGS that turns it off.
 build:
-	$(GO) build -o $(BIN) ./cmd/connrules
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/connrules
 
-## test: unit, golden and conformance tests, then the policies' own tests.
-test: build
-	$(GO) test ./...
+## setup: install what the tests need when it is missing (Debian: Chromium
+## for the browser tests, Node for the js conformance run); safe to repeat.
+setup:
+	bash .ci/setup
+
+## test: the set-up, then every test: the Go packages (with PostgreSQL when
+## .ci/postgres.sh exists) and the policies' own tests beside the browser
+## tests. It fails if the tests changed the work tree.
+test: setup build web
+	@before=$$({ git status --porcelain; git diff; } 2>/dev/null | sha1sum); \
+	$(MAKE) --no-print-directory -j2 --output-sync=line test-go test-e2e || exit $$?; \
+	after=$$({ git status --porcelain; git diff; } 2>/dev/null | sha1sum); \
+	if [ "$$before" != "$$after" ]; then echo "make test changed the work tree:"; git status --short; exit 1; fi
+
+## test-go: unit, golden and conformance tests, then the policies' own tests.
+test-go: build
+	@if [ -f .ci/postgres.sh ] && [ -z "$${CONNRULES_POSTGRES_URL:-}" ]; then . .ci/postgres.sh >/dev/null || exit 1; fi; \
+	echo "$(GO) test ./..."; $(GO) test ./...
 	$(BIN) test policies.yaml
-	$(MAKE) e2e
+
+## test-e2e: the browser tests, on the web/ that is already built. Without
+## Chromium they fail; CONNRULES_SKIP_E2E=1 skips them on purpose.
+test-e2e:
+	@if [ "$${CONNRULES_SKIP_E2E:-}" = 1 ]; then echo "test-e2e: the browser tests are SKIPPED, as CONNRULES_SKIP_E2E=1 asks"; fi
+	cd web/e2e && $(GO) test -count=1 ./...
 
 ## lint: vet, formatting, and the policies themselves.
 lint: build
@@ -46,8 +68,12 @@ web:
 	  printf ']\n'; } > web/policies/index.json
 
 ## e2e: the browser demo driven in headless Chromium (/usr/bin/chromium); its own module, web/e2e.
-e2e: web
-	cd web/e2e && $(GO) test -count=1 ./...
+e2e: web test-e2e
+
+## screenshots: refresh the README's pictures in web/e2e/screenshots (the
+## tests alone write theirs to a temporary folder).
+screenshots: web
+	cd web/e2e && CONNRULES_SCREENSHOTS=$(CURDIR)/web/e2e/screenshots $(GO) test -count=1 ./...
 
 ## wasm: both WebAssembly modules, reproducibly: host/connrules.wasm (wasip1,
 ## embedded by host/ and committed; run this after changing rules/ or

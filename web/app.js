@@ -53,7 +53,9 @@ function fmtTime(iso, withDay = true) {
     tzFormat = {
       zone,
       full: new Intl.DateTimeFormat("en-US", { timeZone: zone, weekday: "short", month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" }),
-      short: new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "short", day: "numeric", hour: "numeric", minute: "2-digit" }),
+      // The year stays in the short form too: a session crosses years, and
+      // "May 31, 10:00 AM" is two different days a year apart.
+      short: new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" }),
     };
   }
   return (withDay ? tzFormat.full : tzFormat.short).format(d);
@@ -307,16 +309,29 @@ function showPolicyOK(res) {
   $("#lint-status").className = "editor-status ok";
   $("#policy-state").replaceChildren(`Policy “${res.name}” in force · ${res.rules} rules`,
     res.compile_us ? el("span", { class: "timing" }, ` · compiled in ${(res.compile_us / 1000).toFixed(1)} ms`) : "");
+  // The count shown belongs to the policy it was run on: a new policy
+  // clears it at once, and its own tests run as soon as the page is idle.
+  const out = $("#tests");
+  if (state.testedSrc !== state.good.src) {
+    out.textContent = "policy tests: running…";
+    out.dataset.state = "running";
+    out.style.color = "";
+  }
   if (!state.testsScheduled) {
     state.testsScheduled = true;
-    (globalThis.requestIdleCallback || setTimeout)(() => { state.testsScheduled = false; runTests(); });
+    const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 0));
+    idle(() => { state.testsScheduled = false; runTests(); }, { timeout: 250 });
   }
 }
 
 function runTests() {
   try {
+    const src = state.good.src;
     const t = state.sim.tests();
     const out = $("#tests");
+    state.testedSrc = src;
+    out.dataset.state = "done";
+    out.dataset.tests = String(t.tests);
     out.textContent = `policy tests: ${t.passed}/${t.tests} pass`;
     out.title = t.failed?.length ? "Failing: " + t.failed.join("; ") : "Every test in the policy's tests: block passes";
     out.style.color = t.passed === t.tests ? "var(--ok)" : "var(--bad)";
@@ -336,10 +351,10 @@ function gotoLine(line, col = 1) {
 
 // ---------- actions ----------
 
-function act(cmd, { quiet = false } = {}) {
+function act(cmd, { quiet = false, persist = true } = {}) {
   try {
     const r = state.sim.do(cmd);
-    save();
+    if (persist) save();
     return r;
   } catch (e) {
     if (!quiet) toast(e.message.replace(/^connrulesSim: /, ""));
@@ -378,12 +393,13 @@ function bindEvents() {
   const ed = $("#editor");
   ed.addEventListener("input", () => { state.lastKey = performance.now(); updateGutter(); scheduleLint(); });
   ed.addEventListener("scroll", () => { $("#gutter").scrollTop = ed.scrollTop; });
-  $("#sender").addEventListener("change", (e) => { state.sender = e.target.value; state.last = null; render(); save(); });
-  $("#recipient").addEventListener("change", (e) => { state.recipient = e.target.value; state.last = null; render(); save(); });
+  // A note is written to one recipient: a new pair starts with none.
+  $("#sender").addEventListener("change", (e) => { state.sender = e.target.value; pairChanged(); });
+  $("#recipient").addEventListener("change", (e) => { state.recipient = e.target.value; pairChanged(); });
   $("#btn-swap").addEventListener("click", () => {
     [state.sender, state.recipient] = [state.recipient, state.sender];
     $("#sender").value = state.sender; $("#recipient").value = state.recipient;
-    state.last = null; render(); save();
+    pairChanged();
   });
   let noteTimer = 0;
   $("#note").addEventListener("input", () => { clearTimeout(noteTimer); noteTimer = setTimeout(() => { state.last = null; render(); save({ later: true }); }, 120); });
@@ -412,6 +428,13 @@ function bindEvents() {
   $("#btn-step").addEventListener("click", () => stepPlayer());
   $("#btn-run").addEventListener("click", () => runPlayer());
   $("#btn-stop").addEventListener("click", closePlayer);
+}
+
+function pairChanged() {
+  $("#note").value = "";
+  state.last = null;
+  render();
+  save();
 }
 
 function fillPickers(members) {
@@ -449,6 +472,7 @@ function render({ policyOnly = false } = {}) {
   $("#net-summary").textContent = `${v.members.length} members · ${v.members.reduce((n, m) => n + m.connections.length, 0) / 2} connections · ${v.blocks.length} block${v.blocks.length === 1 ? "" : "s"}`;
   renderCard("#sender-card", member(state.sender), v);
   renderCard("#recipient-card", member(state.recipient), v);
+  renderPairButtons();
   renderPair(v.pair);
   renderDecision();
   renderLists(v);
@@ -456,6 +480,16 @@ function render({ policyOnly = false } = {}) {
   renderMembers(v);
   renderLog();
   $("#btn-next-reset").disabled = !v.next_reset;
+}
+
+// The pair's buttons say who acts on whom: the recipient blocks the
+// sender, the sender removes the connection.
+function renderPairButtons() {
+  const s = state.sender, r = state.recipient;
+  const label = (sel, text, title) => { const b = $(sel); b.textContent = text; b.title = title; };
+  label("#btn-block", `${r} blocks ${s}`, `The recipient, ${r}, blocks the sender, ${s}`);
+  label("#btn-unblock", `${r} unblocks ${s}`, `The recipient, ${r}, lifts their block of the sender, ${s}`);
+  label("#btn-remove", "Remove connection", `${s} removes the connection with ${r}`);
 }
 
 function renderCard(sel, m, v) {
@@ -598,6 +632,24 @@ function invLine(inv, who) {
     inv.note ? el("div", { class: "muted" }, "“" + inv.note + "”") : null);
 }
 
+// inPlace runs an action from a list and keeps the list where it was on
+// screen: the decision panel above it changes height when the action
+// redraws it, and the clicked row disappears, so the browser's own scroll
+// anchoring has nothing to hold on to. Focus moves to the list's next
+// button (or its heading) without scrolling.
+function inPlace(listSel, fn) {
+  const list = $(listSel);
+  const head = list.closest("section").querySelector("h3");
+  const before = head.getBoundingClientRect().top;
+  const r = fn();
+  const moved = head.getBoundingClientRect().top - before;
+  if (Math.abs(moved) >= 1) window.scrollBy({ left: 0, top: moved, behavior: "instant" });
+  const next = list.querySelector("button") || head;
+  if (next === head) head.tabIndex = -1;
+  next.focus({ preventScroll: true });
+  return r;
+}
+
 function renderLists(v) {
   const inbox = v.invitations.filter((i) => i.to === state.recipient && i.delivery !== "shadow" && i.delivery);
   const pending = inbox.filter((i) => i.status === "pending").slice(0, 20);
@@ -605,9 +657,9 @@ function renderLists(v) {
   const ib = $("#inbox");
   ib.replaceChildren(...pending.map((inv) => el("li", { dataset: { id: inv.id, from: inv.from } }, invLine(inv, "from " + inv.from),
     el("div", { class: "btnrow" },
-      el("button", { type: "button", class: "btn small primary accept", "aria-label": `Accept ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "accept", id: inv.id }, `${inv.to} accepted ${inv.from}'s invitation`) }, "Accept"),
-      el("button", { type: "button", class: "btn small ignore", "aria-label": `Ignore ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "ignore", id: inv.id }, `${inv.to} ignored ${inv.from}'s invitation`) }, "Ignore"),
-      el("button", { type: "button", class: "btn small reject", "aria-label": `Reject ${inv.from}'s invitation`, onclick: () => actAndShow({ op: "reject", id: inv.id }, `${inv.to} rejected ${inv.from}'s invitation`) }, "Reject"),
+      el("button", { type: "button", class: "btn small primary accept", "aria-label": `Accept ${inv.from}'s invitation`, onclick: () => inPlace("#inbox", () => actAndShow({ op: "accept", id: inv.id }, `${inv.to} accepted ${inv.from}'s invitation`)) }, "Accept"),
+      el("button", { type: "button", class: "btn small ignore", "aria-label": `Ignore ${inv.from}'s invitation`, onclick: () => inPlace("#inbox", () => actAndShow({ op: "ignore", id: inv.id }, `${inv.to} ignored ${inv.from}'s invitation`)) }, "Ignore"),
+      el("button", { type: "button", class: "btn small reject", "aria-label": `Reject ${inv.from}'s invitation`, onclick: () => inPlace("#inbox", () => actAndShow({ op: "reject", id: inv.id }, `${inv.to} rejected ${inv.from}'s invitation`)) }, "Reject"),
     ))), ...closed.map((inv) => el("li", { class: "closed" }, invLine(inv, "from " + inv.from))));
   if (!pending.length && !closed.length) ib.append(el("li", { class: "empty" }, `${state.recipient} has no invitations.`));
   // The sender's own view: an ignored or blocked invitation reads pending.
@@ -616,7 +668,7 @@ function renderLists(v) {
   const sc = sent.filter((i) => i.status !== "pending").slice(0, 5);
   const sb = $("#sent");
   sb.replaceChildren(...sp.map((inv) => el("li", { dataset: { id: inv.id, to: inv.to } }, invLine(inv, "to " + inv.to),
-    el("div", { class: "btnrow" }, el("button", { type: "button", class: "btn small withdraw", "aria-label": `Withdraw the invitation to ${inv.to}`, onclick: () => actAndShow({ op: "withdraw", id: inv.id }, `${state.sender} withdrew the invitation to ${inv.to}`) }, "Withdraw")))),
+    el("div", { class: "btnrow" }, el("button", { type: "button", class: "btn small withdraw", "aria-label": `Withdraw the invitation to ${inv.to}`, onclick: () => inPlace("#sent", () => actAndShow({ op: "withdraw", id: inv.id }, `${state.sender} withdrew the invitation to ${inv.to}`)) }, "Withdraw")))),
   ...sc.map((inv) => el("li", { class: "closed" }, invLine(inv, "to " + inv.to))));
   if (!sp.length && !sc.length) sb.append(el("li", { class: "empty" }, `${state.sender} has sent no invitations.`));
 }
@@ -664,7 +716,7 @@ function renderMembers(v) {
     el("td", {}, el("b", {}, m.id), m.status !== "active" ? el("div", { class: "badge bad" }, m.status.replace("_", " ")) : null, m.restricted ? el("div", { class: "badge bad" }, "restricted") : null),
     el("td", {}, m.kind === "company" ? "page" : m.tier),
     el("td", {}, `${m.company || "—"} · ${m.school || "—"}`),
-    el("td", {}, m.settings?.invitations || "everyone"),
+    el("td", {}, (m.settings?.invitations || "everyone").replaceAll("_", " ")),
     el("td", {}, el("button", { type: "button", class: "btn small ghost", "aria-label": `Edit ${m.id}`, onclick: () => editMember(m.id) }, "Edit")),
   )));
 }
@@ -752,21 +804,62 @@ function inviteStep(from, to, note = "") {
 }
 
 // sendUntil invites and withdraws until the window is used up, moving to
-// the next day when the day's quota is spent if crossDays is set.
-function sendUntil(from, to, windowKey, crossDays) {
+// the next day when the day's quota is spent if crossDays is set. A week
+// of a premium quota is hundreds of commands: they run in slices that
+// yield to the browser, so the page stays responsive and shows progress,
+// and the session is saved once at the end rather than after each one.
+async function sendUntil(from, to, windowKey, crossDays) {
+  const owner = state.player;
+  const meter = () => state.sim.view(from, to).members.find((m) => m.id === from).meter;
+  let mt = meter();
+  if (mt[windowKey].limit === 0) return `0 sent; this policy has no ${windowKey} limit`;
+  const total = mt[windowKey].remaining;
   let sent = 0;
-  for (let i = 0; i < MAX_LOOP; i++) {
-    const v = state.sim.view(from, to);
-    const mt = v.members.find((m) => m.id === from).meter;
-    if (mt[windowKey].limit === 0) return `${sent} sent; this policy has no ${windowKey} limit`;
-    if (mt[windowKey].remaining === 0) break;
-    if (crossDays && mt.day.remaining === 0) { act({ op: "set_time", time: mt.day.resets_at }, { quiet: true }); continue; }
-    const r = act({ op: "invite", from, to }, { quiet: true });
-    if (!r || r.result.invite.outcome === "deny") return `${sent} sent, then refused: ${r?.result.invite.rule}`;
-    sent++;
-    act({ op: "withdraw", id: r.result.invitation.id }, { quiet: true });
+  let slice = performance.now();
+  progress(`${from} sends and withdraws invitations`, 0, total);
+  try {
+    for (let i = 0; i < MAX_LOOP && mt[windowKey].remaining > 0; i++) {
+      const dayFull = mt.day.limit > 0 && mt.day.remaining === 0;
+      if (dayFull) {
+        if (!crossDays) break;
+        act({ op: "set_time", time: mt.day.resets_at }, { quiet: true, persist: false });
+        mt = meter();
+        continue;
+      }
+      // What the window and the day still allow, sent without a view each.
+      let n = mt[windowKey].remaining;
+      if (mt.day.limit > 0) n = Math.min(n, mt.day.remaining);
+      for (let k = 0; k < n; k++) {
+        const r = act({ op: "invite", from, to }, { quiet: true, persist: false });
+        if (!r || r.result.invite.outcome === "deny") return `${sent} sent, then refused: ${r?.result.invite.rule}`;
+        sent++;
+        act({ op: "withdraw", id: r.result.invitation.id }, { quiet: true, persist: false });
+        if (performance.now() - slice > 40) {
+          progress(`${from} sends and withdraws invitations`, sent, total);
+          await new Promise((res) => setTimeout(res, 0));
+          slice = performance.now();
+          if (state.player !== owner) throw new Error("stopped");
+        }
+      }
+      mt = meter();
+    }
+  } finally {
+    progress();
+    save();
   }
   return `${sent} sent and withdrawn`;
+}
+
+// progress shows how far a long step is, or hides the bar when called
+// without arguments.
+function progress(label, done, total) {
+  const box = $("#player-progress");
+  if (label === undefined) { box.hidden = true; return; }
+  box.hidden = false;
+  const bar = box.querySelector("progress");
+  bar.max = Math.max(total, 1);
+  bar.value = done;
+  box.querySelector("span").textContent = `${label}: ${done} of ${total}`;
 }
 
 function lastRetry() { return state.last?.public?.retry_after || state.last?.result?.invite?.retry_after; }
@@ -865,20 +958,29 @@ function openPlayer(sc) {
 function renderPlayer() {
   const p = state.player;
   if (!p) return;
+  $("#player").dataset.step = String(p.i);
+  $("#player").dataset.busy = p.busy ? "1" : "0";
+  $("#player").setAttribute("aria-busy", String(!!p.busy));
   $("#player-title").replaceChildren(el("b", {}, p.sc.title), el("span", { class: "muted small" }, ` · step ${Math.min(p.i, p.sc.steps.length)} of ${p.sc.steps.length} · the same story as examples/scenarios/${p.sc.story}`));
   $("#player-steps").replaceChildren(...p.sc.steps.map(([label], i) => el("li", { class: i < p.i ? "done" : i === p.i ? "current" : "", "aria-current": i === p.i ? "step" : null },
     label, p.results[i] ? [" → ", el("span", { class: "res" }, p.results[i])] : null)));
   const done = p.i >= p.sc.steps.length;
-  $("#btn-step").disabled = done;
-  $("#btn-run").disabled = done;
+  $("#btn-step").disabled = done || p.busy;
+  $("#btn-run").disabled = done || p.busy;
 }
 
-function stepPlayer() {
+// stepPlayer runs the next step; a step may be async (it then shows its
+// progress), and the buttons wait for it.
+async function stepPlayer() {
   const p = state.player;
-  if (!p || p.i >= p.sc.steps.length) return;
+  if (!p || p.busy || p.i >= p.sc.steps.length) return;
   const [, fn] = p.sc.steps[p.i];
+  p.busy = true;
+  renderPlayer();
   let res;
-  try { res = fn(); } catch (e) { res = "error: " + e.message; }
+  try { res = await fn(); } catch (e) { res = "error: " + e.message; }
+  p.busy = false;
+  if (state.player !== p) return; // closed or replaced meanwhile
   p.results[p.i] = res;
   p.i++;
   renderPlayer();
@@ -888,7 +990,7 @@ function stepPlayer() {
 async function runPlayer() {
   const p = state.player;
   while (p && state.player === p && p.i < p.sc.steps.length) {
-    stepPlayer();
+    await stepPlayer();
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -896,6 +998,7 @@ async function runPlayer() {
 function closePlayer() {
   state.player = null;
   $("#player").hidden = true;
+  progress();
 }
 
 boot();

@@ -37,6 +37,42 @@ func exampleNetwork() (*lifecycle.Network, *lifecycle.ManualClock, *lifecycle.Me
 	return n, clock, store
 }
 
+// Example is the package's quick start, as in README.md: two new members
+// who share no connection. The default policy lets a member invite people
+// they share a connection with, or whose email address they know; the
+// refusal says so, and the invitation with bob's address is sent.
+func Example() {
+	src, err := os.ReadFile("../../policies.yaml")
+	if err != nil {
+		panic(err)
+	}
+	p, err := rules.Load("policies.yaml", src)
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	clock := lifecycle.NewManualClock(time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC))
+	n, err := lifecycle.New(lifecycle.Config{Policy: p, Clock: clock}) // a MemStore
+	if err != nil {
+		panic(err)
+	}
+	_ = n.AddMember(ctx, lifecycle.Member{ID: "alice", Tier: "free", Email: "alice@example.com"})
+	_ = n.AddMember(ctx, lifecycle.Member{ID: "bob", Tier: "free", Email: "bob@example.com"})
+
+	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
+	fmt.Println(res.Invite.Reason+":", res.Public.Message)
+
+	res, _ = n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob", Email: "bob@example.com"})
+	fmt.Println(res.Invite.Reason+":", res.Public.Message)
+
+	acc, _ := n.Accept(ctx, res.Invitation.ID)
+	fmt.Println(acc.Invitation.Status+":", acc.Decision.Message)
+	// Output:
+	// not_close_enough: You and this member share no connection, and you didn't give their email address. Invite them with their email address, or connect with someone they know first.
+	// sent: Invitation sent.
+	// accepted: You're now connected.
+}
+
 func ExampleNetwork_Invite() {
 	n, _, _ := exampleNetwork()
 	ctx := context.Background()

@@ -1,341 +1,17 @@
-// Package e2e drives the browser demo in web/ in headless Chromium, the
-// way a visitor would: it types into the policy editor, picks members,
-// clicks buttons and reads what the page shows. It lives in its own
-// module so the browser driver stays out of the library's import graph.
-//
-// Run it with `make e2e` (which builds web/ first). Each test serves web/
-// with cmd/connrules-serve, built from the main module, on a free loopback
-// port, and starts its own headless Chromium with a fresh profile. It
-// needs Debian's chromium at /usr/bin/chromium, or $CHROMIUM; .ci/run
-// installs it.
 package e2e
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
-
-const webDir = "../"
-
-// generic is policies.yaml's messages.generic, the only thing a blocked
-// sender may see.
-const generic = "Unable to connect. You can't send an invitation to this member right now."
-
-// browserPath finds Chromium: $CHROMIUM, then Debian's, then the PATH.
-func browserPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no Chromium: install Debian's (apt-get install chromium) or set $CHROMIUM; .ci/run does this"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// server is the connrules-serve binary that TestMain builds from
-// cmd/connrules-serve, so the tests serve web/ exactly as make demo does.
-var server string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "connrules-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	server = filepath.Join(dir, "connrules-serve")
-	build := exec.Command("go", "build", "-o", server, "./cmd/connrules-serve")
-	build.Dir = "../.."
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building cmd/connrules-serve:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// serve starts connrules-serve on a free loopback port and returns the
-// URL it prints.
-func serve(t *testing.T) string {
-	t.Helper()
-	for _, f := range []string{"index.html", "connrules.wasm", "wasm_exec.js", "policies/index.json"} {
-		if _, err := os.Stat(filepath.Join(webDir, f)); err != nil {
-			t.Fatalf("web/%s is missing (%v): run `make e2e`, which builds web/ first", f, err)
-		}
-	}
-	cmd := exec.Command(server, "-addr", "127.0.0.1:0", webDir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("connrules-serve printed no URL: %v", err)
-	}
-	_, url, ok := strings.Cut(strings.TrimSpace(line), ": ")
-	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
-		t.Fatalf("connrules-serve printed %q", line)
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return url
-}
-
-// page is one fresh browser (its own user-data-dir, so its own
-// localStorage) with the demo loaded.
-type page struct {
-	t   *testing.T
-	ctx context.Context
-	url string
-
-	mu       sync.Mutex
-	problems []string
-}
-
-func open(t *testing.T) *page {
-	t.Helper()
-	url := serve(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(browserPath(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	p := &page{t: t, ctx: ctx, url: url}
-	// Uncaught exceptions and console errors fail the test at its end.
-	msgs := chromedp.Console(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				p.mu.Lock()
-				p.problems = append(p.problems, m.String())
-				p.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancelC()
-		cancelA()
-		<-done
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, m := range p.problems {
-			t.Errorf("page console: %s", m)
-		}
-	})
-	p.do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
-	return p
-}
-
-func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		p.t.Fatal(err)
-	}
-}
-
-func eval[T any](p *page, js string) T {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		p.t.Fatalf("%s: %v", js, err)
-	}
-	return v
-}
-
-// text waits for the element to be shown and returns its text. It reads
-// the live DOM with JavaScript, so re-rendered nodes are never stale.
-func (p *page) text(sel string) string {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
-	defer cancel()
-	js := fmt.Sprintf(`new Promise((resolve, reject) => {
-		const t0 = Date.now();
-		const poll = () => {
-			const e = document.querySelector(%q);
-			if (e && e.getClientRects().length) return resolve(e.innerText);
-			if (Date.now() - t0 > 20000) return reject(new Error("no visible element " + %q));
-			setTimeout(poll, 20);
-		};
-		poll();
-	})`, sel, sel)
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		p.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
-}
-
-// waitText waits until the element's text contains want and returns it.
-func (p *page) waitText(sel, want string) string {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
-	defer cancel()
-	js := fmt.Sprintf(`new Promise((resolve) => {
-		const t0 = Date.now();
-		const poll = () => {
-			const e = document.querySelector(%q);
-			const s = e ? e.innerText : "";
-			if (s.includes(%q) || Date.now() - t0 > 10000) return resolve(s);
-			setTimeout(poll, 20);
-		};
-		poll();
-	})`, sel, want)
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		p.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
-}
-
-func (p *page) click(sel string) {
-	p.t.Helper()
-	p.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
-}
-
-// pick selects a sender and a recipient in the pickers, as a keyboard or
-// mouse user would, and waits for the page to show the pair.
-func (p *page) pick(sender, recipient string) {
-	p.t.Helper()
-	eval[bool](p, fmt.Sprintf(`(() => {
-		for (const [sel, v] of [["#sender", %q], ["#recipient", %q]]) {
-			const s = document.querySelector(sel);
-			s.value = v;
-			s.dispatchEvent(new Event("change", {bubbles: true}));
-		}
-		return true;
-	})()`, sender, recipient))
-	p.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#members tr.sel-s[data-id=%q]`, sender))))
-}
-
-// command clicks a control that applies a command and waits until the
-// page has applied it and drawn the result.
-func (p *page) command(sel string) {
-	p.t.Helper()
-	n := eval[int](p, `Number(document.body.dataset.commands || 0)`)
-	p.click(sel)
-	p.do(chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`body[data-commands="%d"]`, n+1))))
-}
-
-// connect clicks Connect and returns what the sender sees.
-func (p *page) connect() string {
-	p.t.Helper()
-	p.command("#btn-connect")
-	return p.text("#public-message")
-}
-
-// typeAt puts the caret after the first occurrence of anchor in the
-// editor, selecting del characters after it, and types s with real key
-// events.
-func (p *page) typeAt(anchor string, del int, s string) {
-	p.t.Helper()
-	ok := eval[bool](p, fmt.Sprintf(`(() => {
-		const ed = document.querySelector("#editor");
-		const i = ed.value.indexOf(%q);
-		if (i < 0) return false;
-		ed.focus();
-		ed.setSelectionRange(i + %d, i + %d + %d);
-		return true;
-	})()`, anchor, len(anchor), len(anchor), del))
-	if !ok {
-		p.t.Fatalf("the editor has no %q", anchor)
-	}
-	p.do(chromedp.KeyEvent(s))
-}
-
-// waitLint waits until the editor's status has settled.
-func (p *page) waitLint() {
-	p.t.Helper()
-	p.do(chromedp.WaitVisible(chromedp.CSS(`#lint-status.ok, #lint-status.bad`)))
-}
-
-func (p *page) screenshot(name string) {
-	p.t.Helper()
-	// The sticky header belongs at the top of a full-page capture, and the
-	// timings, which differ on every run, are hidden so that an unchanged
-	// page gives the same picture.
-	p.waitText("#tests", "pass") // the policy's own tests run when the page is idle
-	eval[bool](p, `(window.scrollY && window.scrollTo(0, 0), document.body.classList.add("capture"), true)`)
-	defer eval[bool](p, `(document.body.classList.remove("capture"), true)`)
-	var buf []byte
-	var err error
-	for try := 0; try < 3; try++ {
-		ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
-		buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
-		cancel()
-		if err == nil {
-			break
-		}
-		p.t.Logf("screenshot %s, try %d: %v", name, try+1, err)
-	}
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if err := os.MkdirAll("screenshots", 0o755); err != nil {
-		p.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("screenshots", name+".png"), buf, 0o644); err != nil {
-		p.t.Fatal(err)
-	}
-}
-
-// meter reads a window of the sender's quota meter.
-func (p *page) meter(window string) (used, remaining int) {
-	p.t.Helper()
-	v := eval[[]int](p, fmt.Sprintf(`(() => { const m = document.querySelector('#meters-sender .meter[data-window=%q]'); return [Number(m.dataset.used), Number(m.dataset.remaining)]; })()`, window))
-	return v[0], v[1]
-}
 
 func TestLoadFigures(t *testing.T) {
 	p := open(t)
@@ -376,7 +52,7 @@ func TestLoadFigures(t *testing.T) {
 	t.Logf("keystroke to decision over %d edits: min %.0f ms, median %.0f ms, max %.0f ms (compile: min %.0f, median %.0f ms)",
 		len(ks), ks[0], ks[len(ks)/2], ks[len(ks)-1], compile[0], compile[len(compile)/2])
 	// A second visit revalidates the files (304) and starts again.
-	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	p.reload()
 	warm := eval[map[string]float64](p, `globalThis.__connrulesPerf`)
 	t.Logf("reload: engine ready at %.0f ms; first decision at %.0f ms after navigation start, %.0f ms after DOMContentLoaded",
 		warm["engine_ready_ms"], warm["first_decision_ms"], warm["first_decision_after_dcl_ms"])
@@ -546,7 +222,7 @@ func TestAcceptConnectsAndUpdatesMeters(t *testing.T) {
 		t.Errorf("the event log has no accept: %d lines", len(lines))
 	}
 	// The state survives a reload.
-	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	p.reload()
 	if got := p.text("#pair-connected"); got != "Connected" {
 		t.Errorf("after a reload: %q", p.text("#pair-info"))
 	}
@@ -557,7 +233,7 @@ func TestAcceptConnectsAndUpdatesMeters(t *testing.T) {
 	if got := p.waitText("#pair-degree", "2nd degree"); !strings.Contains(got, "2nd degree") {
 		t.Errorf("after Reset: %q", p.text("#pair-info"))
 	}
-	p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] #btn-connect`)))
+	p.reload()
 	if got := p.text("#pair-degree"); !strings.Contains(got, "2nd degree") {
 		t.Errorf("after Reset and a reload: %q", p.text("#pair-info"))
 	}
@@ -581,13 +257,17 @@ func TestScenarios(t *testing.T) {
 		"ignored": "resend_never",
 	}
 	countdowns := 0
+	progressed := map[string][]string{}
 	for _, id := range ids {
 		p.click(fmt.Sprintf(`#scenarios button[data-scenario=%q]`, id))
 		for i := 0; i < 50; i++ {
 			if eval[bool](p, `document.querySelector("#btn-step").disabled`) {
 				break
 			}
-			p.click("#btn-step")
+			progress := p.step()
+			if len(progress) > 0 {
+				progressed[id] = append(progressed[id], progress...)
+			}
 			last := eval[string](p, `[...document.querySelectorAll("#player-steps li.done")].pop()?.textContent || ""`)
 			if id == "weekly" && strings.HasPrefix(last, "Try again: restricted") {
 				if !strings.Contains(last, "sender_restricted") {
@@ -616,6 +296,20 @@ func TestScenarios(t *testing.T) {
 	}
 	if countdowns == 0 {
 		t.Error("the weekly scenario never showed the restriction countdown")
+	}
+	// The weekly quota is hundreds of commands: the page answers while
+	// they run and shows how far it is.
+	midway := regexp.MustCompile(`: ([1-9]\d*) of (\d+)$`)
+	var seen bool
+	for _, s := range progressed["weekly"] {
+		if m := midway.FindStringSubmatch(s); m != nil && m[1] != m[2] {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Errorf("the weekly scenario showed no progress while it ran: %q", progressed["weekly"])
+	} else {
+		t.Logf("weekly scenario progress seen: %q", progressed["weekly"])
 	}
 }
 

@@ -15,17 +15,29 @@ import (
 	"github.com/connrules/connrules/rules"
 )
 
-// Exit codes.
+// Exit codes, as gojq and opa use them (documented in exitCodes).
 const (
 	exitOK    = 0
-	exitFail  = 1 // lint errors, failed tests, bad input
-	exitUsage = 2
+	exitFail  = 1 // a check failed: lint errors, a failed test, a policy or request that does not load
+	exitUsage = 2 // usage or I/O: bad flags or arguments, a file that cannot be read
 )
+
+// exitCodes is the exit-code section of `connrules help`.
+const exitCodes = `exit codes:
+  0  success
+  1  a check failed: lint found errors, a policy test or scenario failed,
+     a policy does not compile, a request is malformed
+  2  usage or I/O: unknown command or flag, missing argument, a file
+     that cannot be read`
 
 // Env carries a command's streams.
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+
+	// help is set when the command was asked for its help (-h, --help):
+	// its usage then goes to stdout and the exit code is 0.
+	help bool
 }
 
 type command struct {
@@ -43,12 +55,23 @@ func register(name, summary string, run func(ctx context.Context, e *Env, args [
 // Run runs the command line args and returns the exit code.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
+		return exitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 { // help CMD is CMD --help
+			if _, ok := commands[args[1]]; ok {
+				return Run([]string{args[1], "--help"}, stdin, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "connrules: unknown command %q\n", args[1])
 			return exitUsage
 		}
+		usage(stdout)
 		return exitOK
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -56,11 +79,16 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
-	return c.run(context.Background(), e, args[1:])
+	code := c.run(context.Background(), e, args[1:])
+	if e.help && code == exitUsage {
+		return exitOK
+	}
+	return code
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: connrules <command> [flags] [args]")
+	fmt.Fprintln(w, "       connrules --version")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
@@ -70,26 +98,48 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'connrules <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'connrules help <command>' or 'connrules <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "\n"+exitCodes)
+	fmt.Fprintln(w, "\nconnrules is licensed under the Apache License 2.0.")
 }
 
-// newFlags makes a FlagSet that prints its usage to stderr and does not exit.
-func newFlags(e *Env, name, args string) *flag.FlagSet {
+// newFlags makes a FlagSet that does not exit. Its usage goes to stderr
+// after a mistake, and to stdout, with exit code 0, when asked for with
+// -h or --help (Run turns the command's exitUsage into exitOK).
+func newFlags(e *Env, name, args string, details ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
+	fs.BoolVar(&e.help, "h", false, "show this help")
+	fs.BoolVar(&e.help, "help", false, "show this help")
 	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "usage: connrules %s %s\n", name, args)
+		w := e.Stderr
+		if e.help {
+			w = e.Stdout
+		}
+		fs.SetOutput(w)
+		fmt.Fprintf(w, "usage: connrules %s %s\n", name, args)
+		for _, d := range details {
+			fmt.Fprintln(w, d)
+		}
+		fmt.Fprintln(w, "\nflags:")
 		fs.PrintDefaults()
+		fmt.Fprintln(w, "\n"+exitCodes)
+		fs.SetOutput(e.Stderr)
 	}
 	return fs
 }
 
 // parseFlags parses flags anywhere among the arguments, as users expect.
+// After -h or --help it prints the usage and returns flag.ErrHelp.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
+		}
+		if h := fs.Lookup("help"); h != nil && h.Value.String() == "true" {
+			fs.Usage()
+			return nil, flag.ErrHelp
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -100,13 +150,23 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadPolicy reads and compiles a policy natively. Errors are printed
-// with positions and carets.
-func loadPolicy(e *Env, path string) (*rules.Policy, []byte, bool) {
+// loadPolicy reads and compiles a policy natively, printing any errors;
+// ok is false when it failed. loadPolicyCode says which exit code the
+// failure calls for.
+func loadPolicy(e *Env, path string) (p *rules.Policy, src []byte, ok bool) {
+	p, src, code := loadPolicyCode(e, path)
+	return p, src, code == exitOK
+}
+
+// loadPolicyCode reads and compiles a policy natively. Errors are printed
+// with positions and carets. The code is exitUsage when the file cannot
+// be read (an I/O error has no position), exitFail when it does not
+// compile, and exitOK otherwise.
+func loadPolicyCode(e *Env, path string) (*rules.Policy, []byte, int) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "connrules: %v\n", err)
-		return nil, nil, false
+		return nil, nil, exitUsage
 	}
 	p, err := rules.Load(path, src)
 	if err != nil {
@@ -115,9 +175,9 @@ func loadPolicy(e *Env, path string) (*rules.Policy, []byte, bool) {
 		if errors.As(err, &list) {
 			fmt.Fprintf(e.Stderr, "%s: %d error%s\n", path, len(list), plural(len(list)))
 		}
-		return nil, nil, false
+		return nil, nil, exitFail
 	}
-	return p, src, true
+	return p, src, exitOK
 }
 
 func plural(n int) string {

@@ -12,25 +12,30 @@ import (
 	"github.com/connrules/connrules/rules"
 )
 
-// Version is the CLI's version, set at build time with -ldflags.
-var Version = "dev"
-
 func init() {
 	register("lint", "check policies; print file:line:col errors", runLint)
-	register("decide", "decide a request (JSON) with a policy", runDecide)
+	register("decide", "decide a request or a batch (JSON) with a policy", runDecide)
 	register("test", "run a policy's own tests", runTest)
-	register("version", "print the version", func(_ context.Context, e *Env, _ []string) int {
-		fmt.Fprintln(e.Stdout, "connrules", Version)
-		return exitOK
-	})
+	register("version", "print the version (also --version)", runVersion)
+}
+
+func runVersion(_ context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "version", "")
+	if _, err := parseFlags(fs, args); err != nil {
+		return exitUsage
+	}
+	fmt.Fprintln(e.Stdout, "connrules", version())
+	return exitOK
 }
 
 type lintFile struct {
-	File   string         `json:"file"`
-	OK     bool           `json:"ok"`
-	Errors []*rules.Error `json:"errors"`
-	Rules  int            `json:"rules,omitempty"`
-	Tests  int            `json:"tests,omitempty"`
+	File string `json:"file"`
+	OK   bool   `json:"ok"`
+	// ReadError is set when the file could not be read: it has no position.
+	ReadError string         `json:"read_error,omitempty"`
+	Errors    []*rules.Error `json:"errors"`
+	Rules     int            `json:"rules,omitempty"`
+	Tests     int            `json:"tests,omitempty"`
 }
 
 func runLint(_ context.Context, e *Env, args []string) int {
@@ -50,7 +55,8 @@ func runLint(_ context.Context, e *Env, args []string) int {
 		lf := lintFile{File: f, Errors: []*rules.Error{}}
 		src, err := os.ReadFile(f)
 		if err != nil {
-			lf.Errors = append(lf.Errors, &rules.Error{Pos: rules.Position{Filename: f, Line: 1, Column: 1}, Msg: err.Error()})
+			lf.ReadError = err.Error()
+			code = exitUsage
 		} else if p, err := rules.Load(f, src); err != nil {
 			var list rules.ErrorList
 			if errors.As(err, &list) {
@@ -64,8 +70,8 @@ func runLint(_ context.Context, e *Env, args []string) int {
 			}
 			lf.Tests = p.Tests()
 		}
-		lf.OK = len(lf.Errors) == 0
-		if !lf.OK {
+		lf.OK = len(lf.Errors) == 0 && lf.ReadError == ""
+		if len(lf.Errors) > 0 && code == exitOK {
 			code = exitFail
 		}
 		report = append(report, lf)
@@ -77,6 +83,10 @@ func runLint(_ context.Context, e *Env, args []string) int {
 		return code
 	}
 	for _, lf := range report {
+		if lf.ReadError != "" {
+			fmt.Fprintf(e.Stderr, "connrules: %s\n", lf.ReadError)
+			continue
+		}
 		if lf.OK {
 			fmt.Fprintf(e.Stdout, "%s: ok (%d rules, %d tests)\n", lf.File, lf.Rules, lf.Tests)
 			continue
@@ -90,18 +100,24 @@ func runLint(_ context.Context, e *Env, args []string) int {
 }
 
 func runDecide(ctx context.Context, e *Env, args []string) int {
-	fs := newFlags(e, "decide", "--policy FILE [--explain] [--public] [--engine native|wasm] [FILE|-]")
+	fs := newFlags(e, "decide", "--policy FILE [--explain] [--public] [--engine native|wasm] [FILE|-]",
+		"",
+		"Decides the request in FILE, or on stdin when FILE is - or absent, and prints",
+		"the decision as JSON. The input is one request object, or a JSON array of",
+		"requests (a batch): each is decided in turn and the output is an array of",
+		"decisions in the same order; [] prints []. A malformed request is reported",
+		"with its JSON path, prefixed with its index in a batch (stdin[2]: ...).")
 	policy := fs.String("policy", "policies.yaml", "policy file")
 	explain := fs.Bool("explain", false, "add a trace of every rule")
 	public := fs.Bool("public", false, "print only the public view, what the acting user may see")
 	engine := fs.String("engine", "native", "where to decide: "+engineNames())
 	rest, err := parseFlags(fs, args)
-	if err != nil {
+	if err != nil || !knownEngine(e, *engine) {
 		return exitUsage
 	}
-	p, src, ok := loadPolicy(e, *policy)
-	if !ok {
-		return exitFail
+	p, src, code := loadPolicyCode(e, *policy)
+	if code != exitOK {
+		return code
 	}
 	in, name, err := readInput(e, rest)
 	if err != nil {
@@ -127,7 +143,7 @@ func runDecide(ctx context.Context, e *Env, args []string) int {
 	} else {
 		raws = []json.RawMessage{trimmed}
 	}
-	var outs []any
+	outs := []any{} // an empty batch prints [], not null
 	for i, raw := range raws {
 		req, err := rules.DecodeRequest(raw)
 		if err != nil {
@@ -164,7 +180,7 @@ func runTest(ctx context.Context, e *Env, args []string) int {
 	verbose := fs.Bool("v", false, "list every test")
 	engine := fs.String("engine", "native", "where to decide: "+engineNames())
 	files, err := parseFlags(fs, args)
-	if err != nil {
+	if err != nil || !knownEngine(e, *engine) {
 		return exitUsage
 	}
 	if len(files) == 0 {
@@ -172,15 +188,15 @@ func runTest(ctx context.Context, e *Env, args []string) int {
 	}
 	code := exitOK
 	for _, f := range files {
-		p, src, ok := loadPolicy(e, f)
-		if !ok {
-			code = exitFail
+		p, src, c := loadPolicyCode(e, f)
+		if c != exitOK {
+			code = max(code, c)
 			continue
 		}
 		eng, err := openEngine(ctx, *engine, f, src)
 		if err != nil {
 			fmt.Fprintf(e.Stderr, "connrules: %v\n", err)
-			code = exitFail
+			code = max(code, exitFail)
 			continue
 		}
 		var engErr error
@@ -194,13 +210,23 @@ func runTest(ctx context.Context, e *Env, args []string) int {
 		_ = eng.Close(ctx)
 		if engErr != nil {
 			fmt.Fprintf(e.Stderr, "connrules: %s: engine %s: %v\n", f, *engine, engErr)
-			code = exitFail
+			code = max(code, exitFail)
 		}
 		var b strings.Builder
 		if !rules.FormatResults(&b, f, results, *verbose) {
-			code = exitFail
+			code = max(code, exitFail)
 		}
 		fmt.Fprint(e.Stdout, b.String())
 	}
 	return code
+}
+
+// knownEngine reports whether --engine names an engine; a wrong name is a
+// usage error, reported before any file is read.
+func knownEngine(e *Env, name string) bool {
+	if _, ok := engines[name]; !ok {
+		fmt.Fprintf(e.Stderr, "connrules: unknown engine %q (want %s)\n", name, engineNames())
+		return false
+	}
+	return true
 }
