@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/connrules
 
-.PHONY: all build setup test test-go test-e2e lint check demo web e2e screenshots wasm bench clean
+.PHONY: all build setup test test-go test-e2e lint check demo web e2e screenshots wasm bench bench-peers test-peers clean
 
 all: build
 
@@ -88,6 +88,15 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./host
 	$(GO) run ./wasm/build js
 	$(BIN) bench
+
+## bench-peers: connrules beside OPA, cel-go and a hand-written Go function
+## of the invite stage (bench/peers, its own module), as ratios to the floor.
+bench-peers:
+	cd bench/peers && $(GO) test -run '^$$' -bench . -benchmem -count 3 -benchtime 1s | $(GO) run ./cmd/ratios
+
+## test-peers: the peers' equivalence tests (builds OPA: slow the first time).
+test-peers: wasm
+	cd bench/peers && $(GO) test -short ./...
 
 clean:
 	rm -rf bin

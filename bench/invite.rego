@@ -166,7 +166,7 @@ outcomes := {
 	"withdraw_cooldown": ["deny", "withdraw_cooldown", false, "You withdrew an invitation to this member recently."],
 	"blocked": ["deny", "blocked", true, "Blocked (either side)."],
 	"recipient_settings": ["deny", "recipient_settings", true, "The recipient's settings don't admit this sender."],
-	"not_close_enough": ["deny", "not_close_enough", false, "You can invite people you share a connection with, or whose email address you know."],
+	"not_close_enough": ["deny", "not_close_enough", false, "You and this member share no connection, and you didn't give their email address. Invite them with their email address, or connect with someone they know first."],
 	"note_too_long": ["deny", "note_too_long", false, "Your note is too long."],
 	"sender_connection_limit": ["deny", "sender_connection_limit", false, "You've reached your limit of connections."],
 	"recipient_connection_limit": ["deny", "recipient_connection_limit", true, "The recipient is at their connection cap."],

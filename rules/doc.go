@@ -51,4 +51,6 @@
 // The engine never reads the clock or the host's time zone: now comes in
 // with the facts, and time zone data is embedded, so the same request gives
 // the same bytes natively and in WebAssembly.
+//
+// connrules is licensed under the Apache License 2.0; see LICENSE.
 package rules

@@ -202,11 +202,45 @@ func (l *loader) yamlError(err error) error {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
+	col := 1
 	if strings.Contains(msg, "mapping values are not allowed") {
-		msg += ` (an expression with ": " in it, such as a ? b : c, must be quoted or written as a block with |)`
+		col, msg = l.secondColon(line, msg)
 	}
-	pos := Position{l.src.file, line, 1}
+	pos := Position{l.src.file, line, col}
 	return ErrorList{{Pos: pos, Msg: "YAML syntax: " + msg, Snippet: snippet(l.lines, pos)}}
+}
+
+// expressionKeys hold expr source, where a ": " means the author forgot
+// to quote; anywhere else a second "key: value" on a line is more likely a
+// flow mapping that lost its "{".
+var expressionKeys = []string{"when", "message", "retry_after", "until", "value"}
+
+// secondColon finds the ": " that YAML refused on the line (the one after
+// the line's own key) and words the hint by the key: quoting for an
+// expression, a missing "{" for anything else.
+func (l *loader) secondColon(line int, msg string) (int, string) {
+	if line < 1 || line > len(l.lines) {
+		return 1, msg
+	}
+	text := l.lines[line-1]
+	key, rest, ok := strings.Cut(text, ": ")
+	if !ok {
+		return 1, msg
+	}
+	i := strings.Index(rest, ": ")
+	if i < 0 {
+		return 1, msg
+	}
+	col := len(key) + 2 + i + 1 // the refused ":"
+	k := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(key), "- "))
+	if slices.Contains(expressionKeys, k) {
+		return col, msg + ` (an expression with ": " in it, such as a ? b : c, must be quoted or written as a block with |)`
+	}
+	first := strings.TrimSpace(rest[:i])
+	if j := strings.LastIndexAny(first, " ,"); j >= 0 {
+		first = first[j+1:]
+	}
+	return col, msg + fmt.Sprintf(`: a second "key: value" after %q on one line; is a "{" missing before %q? (several pairs on one line are written {a: 1, b: 2})`, k+":", first)
 }
 
 func (l *loader) errAt(n *yaml.Node, ruleID, msg string) {

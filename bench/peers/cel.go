@@ -81,7 +81,7 @@ var celInvite = []celRule{
 		|| (size(recipient.settings.companies) > 0 || size(recipient.settings.schools) > 0 || size(recipient.settings.titles) > 0)
 		   && !(sender.company in recipient.settings.companies || sender.school in recipient.settings.schools || sender.title in recipient.settings.titles)`,
 		message: `"The recipient's settings don't admit this sender."`},
-	{id: "not_close_enough", when: "!(pair.degree in [1, 2] || pair.knows_email)", message: `"You can invite people you share a connection with, or whose email address you know."`},
+	{id: "not_close_enough", when: "!(pair.degree in [1, 2] || pair.knows_email)", message: `"You and this member share no connection, and you didn't give their email address. Invite them with their email address, or connect with someone they know first."`},
 	{id: "note_too_long", when: "size(note) > params.note_max_chars",
 		message: `"Your note is " + string(size(note)) + " characters long; the limit is " + string(params.note_max_chars) + "."`},
 	{id: "sender_connection_limit", when: celTier + ".connections > 0 && sender.connections >= " + celTier + ".connections",

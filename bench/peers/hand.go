@@ -131,7 +131,7 @@ func (h *Hand) Decide(req *rules.Request) Result {
 		return private(deny("recipient_settings", "The recipient's settings don't admit this sender."))
 	}
 	if !(pair.Degree == 1 || pair.Degree == 2 || pair.KnowsEmail) {
-		return deny("not_close_enough", "You can invite people you share a connection with, or whose email address you know.")
+		return deny("not_close_enough", "You and this member share no connection, and you didn't give their email address. Invite them with their email address, or connect with someone they know first.")
 	}
 	if n := utf8.RuneCountInString(req.Note); n > p.NoteMaxChars {
 		return deny("note_too_long", "Your note is "+strconv.Itoa(n)+" characters long; the limit is "+strconv.Itoa(p.NoteMaxChars)+".")

@@ -186,7 +186,7 @@ decision := {"outcome": "deny", "reason": "invalid_request", "rule": "", "messag
 	pair.blocked
 } else := private_deny("recipient_settings", "The recipient's settings don't admit this sender.") if {
 	settings_refuse
-} else := deny("not_close_enough", "You can invite people you share a connection with, or whose email address you know.") if {
+} else := deny("not_close_enough", "You and this member share no connection, and you didn't give their email address. Invite them with their email address, or connect with someone they know first.") if {
 	not pair.degree in {1, 2}
 	not pair.knows_email
 } else := deny("note_too_long", sprintf("Your note is %d characters long; the limit is %d.", [count(input.note), params.note_max_chars])) if {

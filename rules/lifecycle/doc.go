@@ -15,9 +15,10 @@
 //	clock := lifecycle.NewManualClock(start)
 //	n, _ := lifecycle.New(lifecycle.Config{Policy: p, Clock: clock})
 //	_ = n.AddMember(ctx, lifecycle.Member{ID: "alice", Tier: "free"})
-//	_ = n.AddMember(ctx, lifecycle.Member{ID: "bob", Tier: "free"})
-//	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob"})
-//	fmt.Println(res.Public.Message) // what alice sees
+//	_ = n.AddMember(ctx, lifecycle.Member{ID: "bob", Tier: "free", Email: "bob@example.com"})
+//	// Strangers need the email address (or a shared connection).
+//	res, _ := n.Invite(ctx, lifecycle.InviteInput{From: "alice", To: "bob", Email: "bob@example.com"})
+//	fmt.Println(res.Public.Message) // what alice sees: "Invitation sent."
 //
 // # Actions
 //

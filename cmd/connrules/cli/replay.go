@@ -50,9 +50,11 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 			c()
 		}
 	}()
+	code := exitFail // why open failed: exitUsage for an unreadable file
 	open := func(path string) (*rules.Policy, lifecycle.Decider, bool) {
-		p, src, ok := loadPolicy(e, path)
-		if !ok {
+		p, src, c := loadPolicyCode(e, path)
+		if c != exitOK {
+			code = c
 			return nil, nil, false
 		}
 		switch *engine {
@@ -79,11 +81,11 @@ func runReplay(ctx context.Context, e *Env, args []string) int {
 	}
 	var ok bool
 	if opts.Policy, opts.Decider, ok = open(*policy); !ok {
-		return exitFail
+		return code
 	}
 	if *baseline != "" {
 		if opts.Baseline, opts.BaselineDecider, ok = open(*baseline); !ok {
-			return exitFail
+			return code
 		}
 	}
 	var in io.Reader = e.Stdin // "-": stream from stdin

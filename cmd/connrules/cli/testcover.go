@@ -61,9 +61,9 @@ func generateTests(e *Env, files []string, out string) int {
 		fmt.Fprintln(e.Stderr, "connrules: test --generate takes one policy file")
 		return exitUsage
 	}
-	p, src, ok := loadPolicy(e, files[0])
-	if !ok || p == nil {
-		return exitFail
+	p, src, code := loadPolicyCode(e, files[0])
+	if code != exitOK || p == nil {
+		return code
 	}
 	gen, err := rules.GenerateTests(files[0], src)
 	if err != nil {
