@@ -277,6 +277,10 @@ func (e *Engine) PolicyName() string {
 // in positions. A policy with errors returns a [rules.ErrorList] and
 // leaves the last good policy serving.
 func (e *Engine) Load(ctx context.Context, filename string, src []byte) error {
+	// An oversized policy is refused before it is copied into an instance.
+	if err := rules.CheckSize(filename, int64(len(src))); err != nil {
+		return err
+	}
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	in, err := e.get(ctx)

@@ -163,8 +163,12 @@ func loadPolicy(e *Env, path string) (p *rules.Policy, src []byte, ok bool) {
 // be read (an I/O error has no position), exitFail when it does not
 // compile, and exitOK otherwise.
 func loadPolicyCode(e *Env, path string) (*rules.Policy, []byte, int) {
-	src, err := os.ReadFile(path)
-	if err != nil {
+	src, err := rules.ReadFile(path) // refuses an oversized file before reading it
+	var tooLarge rules.ErrorList
+	if errors.As(err, &tooLarge) {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, nil, exitFail
+	} else if err != nil {
 		fmt.Fprintf(e.Stderr, "connrules: %v\n", err)
 		return nil, nil, exitUsage
 	}

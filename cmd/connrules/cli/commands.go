@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/connrules/connrules/rules"
@@ -53,8 +52,11 @@ func runLint(_ context.Context, e *Env, args []string) int {
 	var report []lintFile
 	for _, f := range files {
 		lf := lintFile{File: f, Errors: []*rules.Error{}}
-		src, err := os.ReadFile(f)
-		if err != nil {
+		src, err := rules.ReadFile(f) // refuses an oversized file before reading it
+		var tooLarge rules.ErrorList
+		if errors.As(err, &tooLarge) {
+			lf.Errors = tooLarge
+		} else if err != nil {
 			lf.ReadError = err.Error()
 			code = exitUsage
 		} else if p, err := rules.Load(f, src); err != nil {
