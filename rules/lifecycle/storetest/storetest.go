@@ -64,20 +64,41 @@ var Monday = time.Date(2026, 3, 2, 10, 0, 0, 0, LA)
 // Root is the module's root directory, found from the working directory.
 func Root(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := root()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func root() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		up := filepath.Dir(dir)
 		if up == dir {
-			t.Fatal("storetest: no go.mod above the working directory")
+			return "", errors.New("storetest: no go.mod above the working directory")
 		}
 		dir = up
 	}
+}
+
+// loadPolicy loads the shipped policies.yaml as it is.
+func loadPolicy() (*rules.Policy, error) {
+	dir, err := root()
+	if err != nil {
+		return nil, err
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "policies.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	return rules.Load("policies.yaml", src)
 }
 
 // Policy loads the shipped policies.yaml with textual replacements, each
