@@ -10,7 +10,9 @@ import (
 	"github.com/connrules/connrules/rules/lifecycle/storetest"
 )
 
-func openURL(ctx context.Context, url string) (lifecycle.Store, error) { return postgres.Open(ctx, url) }
+func openURL(ctx context.Context, url string) (lifecycle.Store, error) {
+	return postgres.Open(ctx, url)
+}
 
 // TestCrash: 20 times, a child process invites in a loop against the
 // database and is killed with SIGKILL; every acknowledged invitation must
