@@ -14,6 +14,10 @@ import (
 // Store is a [lifecycle.Store] over a SQL backend.
 type Store struct {
 	b Backend
+	// FailBeforeCommit, if set, runs inside Reserve's transaction after
+	// its writes and before its commit; an error it returns aborts the
+	// transaction. Tests use it to drop the connection mid-transaction.
+	FailBeforeCommit func(ctx context.Context, q Q) error
 }
 
 // New returns a store over b, whose schema must be migrated (see [Migrate]).

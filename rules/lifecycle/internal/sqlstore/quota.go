@@ -86,8 +86,14 @@ func (s *Store) Reserve(ctx context.Context, r lifecycle.Reservation) (lifecycle
 			return fmt.Errorf("member %q: counters: %w", inv.To, err)
 		}
 		rc.Recv.add(r.Windows)
-		return conditional(q.Exec(ctx, `UPDATE members SET recv_seq = recv_seq + 1, counters = ? WHERE id = ? AND recv_seq = ?`,
-			rc.encode(), inv.To, rr.recvSeq))
+		if err := conditional(q.Exec(ctx, `UPDATE members SET recv_seq = recv_seq + 1, counters = ? WHERE id = ? AND recv_seq = ?`,
+			rc.encode(), inv.To, rr.recvSeq)); err != nil {
+			return err
+		}
+		if s.FailBeforeCommit != nil {
+			return s.FailBeforeCommit(ctx, q)
+		}
+		return nil
 	})
 	if errors.Is(err, errConflict) {
 		return lifecycle.Invitation{}, false, nil
