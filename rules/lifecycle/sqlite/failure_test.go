@@ -17,7 +17,9 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-func openURL(ctx context.Context, path string) (lifecycle.Store, error) { return sqlite.Open(ctx, path) }
+func openURL(ctx context.Context, path string) (lifecycle.Store, error) {
+	return sqlite.Open(ctx, path)
+}
 
 func TestOpenErrors(t *testing.T) {
 	for _, path := range []string{"", "/nonexistent/dir/state.db", "state.db?mode=%zz"} {
@@ -166,7 +168,9 @@ func TestSchemaFromTheFuture(t *testing.T) {
 		return b.String()
 	}
 	storetest.SchemaFromTheFuture(t, path, openURL,
-		func() { query("INSERT INTO connrules_schema (version, name) VALUES (99, 'future') RETURNING version, name") },
+		func() {
+			query("INSERT INTO connrules_schema (version, name) VALUES (99, 'future') RETURNING version, name")
+		},
 		func() string {
 			return query("SELECT type, name FROM sqlite_master ORDER BY name") +
 				query("SELECT version, name FROM connrules_schema ORDER BY version") +

@@ -76,4 +76,3 @@ func SchemaFromTheFuture(t *testing.T, url string, open OpenURL, bump func(), du
 		t.Fatalf("opening changed the database:\n%s\nwas\n%s", after, before)
 	}
 }
-
