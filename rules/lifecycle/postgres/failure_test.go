@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connrules/connrules/rules/lifecycle/internal/pgtest"
+	"github.com/connrules/connrules/internal/pgtest"
 	"github.com/connrules/connrules/rules/lifecycle/internal/sqlstore"
 	"github.com/connrules/connrules/rules/lifecycle/postgres"
 	"github.com/connrules/connrules/rules/lifecycle/storetest"

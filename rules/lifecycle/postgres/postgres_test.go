@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/connrules/connrules/internal/pgtest"
 	"github.com/connrules/connrules/rules/lifecycle"
-	"github.com/connrules/connrules/rules/lifecycle/internal/pgtest"
 	"github.com/connrules/connrules/rules/lifecycle/postgres"
 	"github.com/connrules/connrules/rules/lifecycle/storetest"
 )

@@ -11,21 +11,15 @@ import (
 	"github.com/connrules/connrules/rules/lifecycle"
 )
 
-// Connect implements [lifecycle.Store]. Both directions are stored, so a
-// member's connections are one index range.
+// Connect implements [lifecycle.Store]: one INSERT of both directions,
+// so a member's connections are one index range. Like MemStore's, a
+// direct connection checks no cap: it seeds a network.
 func (s *Store) Connect(ctx context.Context, a, b string) error {
 	if a == b {
 		return fmt.Errorf("connect %q to itself", a)
 	}
-	return s.b.Write(ctx, func(q Q) error {
-		// Lock both members like AcceptInvitation does, so a direct
-		// connection cannot slip between its count check and its write.
-		if err := lockMembers(ctx, q, s.b.ForUpdate(), a, b); err != nil {
-			return err
-		}
-		_, err := q.Exec(ctx, `INSERT INTO conns (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING`, a, b, b, a)
-		return err
-	})
+	_, err := s.b.Exec(ctx, `INSERT INTO conns (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING`, a, b, b, a)
+	return err
 }
 
 // lockMembers locks the member rows of ids, in id order so that two
@@ -44,13 +38,8 @@ func lockMembers(ctx context.Context, q Q, forUpdate string, a, b string) error 
 
 // Disconnect implements [lifecycle.Store].
 func (s *Store) Disconnect(ctx context.Context, a, b string) (bool, error) {
-	var had bool
-	err := s.b.Write(ctx, func(q Q) error {
-		n, err := q.Exec(ctx, `DELETE FROM conns WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)`, a, b, b, a)
-		had = n > 0
-		return err
-	})
-	return had, err
+	n, err := s.b.Exec(ctx, `DELETE FROM conns WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)`, a, b, b, a)
+	return n > 0, err
 }
 
 // ConnectionCount implements [lifecycle.Store].
