@@ -95,7 +95,6 @@ func benchSQLStore(b *testing.B, kind string) lifecycle.Store {
 	return st
 }
 
-
 // benchStore returns a store of the kind with the generated network.
 func benchStore(b *testing.B, kind string) lifecycle.Store {
 	if kind != "memory" {
