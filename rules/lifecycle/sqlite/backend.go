@@ -138,29 +138,31 @@ func (b *backend) Query(ctx context.Context, query string, args ...any) (sqlstor
 }
 
 // QueryRow runs a SELECT on a reader, anything else (INSERT ... RETURNING)
-// on the writer.
+// on the writer. database/sql runs the statement and holds the connection
+// until Scan, so the connection is given back only after it.
 func (b *backend) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	if !isRead(query) {
 		b.wmu.Lock()
-		defer b.wmu.Unlock()
-		return scanned(b.w.QueryRow(ctx, query, args...))
+		return &heldRow{r: b.w.QueryRow(ctx, query, args...), release: b.wmu.Unlock}
 	}
 	c, err := b.reader(ctx)
 	if err != nil {
 		return errRow{err}
 	}
-	defer func() { b.readers <- c }()
-	return scanned(c.QueryRow(ctx, query, args...))
+	return &heldRow{r: c.QueryRow(ctx, query, args...), release: func() { b.readers <- c }}
 }
 
-// scanned reads a row before its connection is given back.
-func scanned(r sqlstore.Row) sqlstore.Row { return &lateRow{r: r} }
+// heldRow releases its connection once scanned. Every caller scans.
+type heldRow struct {
+	r       sqlstore.Row
+	release func()
+}
 
-// lateRow defers nothing: database/sql's Row already holds its values
-// once QueryRowContext returns, except for the error, which Scan reports.
-type lateRow struct{ r sqlstore.Row }
-
-func (l *lateRow) Scan(dest ...any) error { return l.r.Scan(dest...) }
+func (h *heldRow) Scan(dest ...any) error {
+	err := h.r.Scan(dest...)
+	h.release()
+	return err
+}
 
 func (b *backend) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
 	c, err := b.reader(ctx)

@@ -277,3 +277,46 @@ func testLifecycleEventLog(t *testing.T, open Open) {
 		t.Fatalf("event log has %d lines, MemStore's %d", len(gl), len(wl))
 	}
 }
+
+// testReadsAndWrites hammers every kind of call from 8 goroutines at once,
+// with no sleep between them: single-row reads, multi-row reads,
+// transactions and appends must not trip over each other.
+func testReadsAndWrites(t *testing.T, open Open) {
+	ctx, s := context.Background(), open(t)
+	put(t, ctx, s, "a", "b", "c")
+	must(t, s.Connect(ctx, "a", "c"))
+	must(t, s.Connect(ctx, "c", "b"))
+	w := windows(Monday)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				var err error
+				switch (g + i) % 6 {
+				case 0:
+					_, err = s.Member(ctx, "a")
+				case 1:
+					_, err = s.Usage(ctx, "b", w)
+				case 2:
+					err = s.Append(ctx, &lifecycle.Event{V: lifecycle.EventVersion, At: Monday, Action: lifecycle.ActionBlock})
+				case 3:
+					_, err = s.Snapshot(ctx, lifecycle.SnapshotQuery{From: "a", To: "b", Windows: w, Budget: 100})
+				case 4:
+					_, err = s.Pending(ctx, "a", "b")
+				case 5:
+					err = s.UpdatePair(ctx, "a", "b", func(p *lifecycle.PairRecord) { p.Ignored++ })
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if rec, _ := s.Pair(ctx, "a", "b"); rec.Ignored == 0 {
+		t.Fatal("no pair update applied")
+	}
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentInvitesToABusyRecipient", testBusyRecipient},
 		{"ConcurrentAcceptsAtTheRecipientCap", testRecipientCap},
 		{"ConcurrentAcceptsOfOneInvitation", testAcceptOnce},
+		{"ConcurrentReadsAndWrites", testReadsAndWrites},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open) })
 	}
