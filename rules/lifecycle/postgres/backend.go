@@ -128,3 +128,40 @@ func (b *backend) Close() error {
 	b.pool.Close()
 	return nil
 }
+
+// Pipeline implements [sqlstore.Pipeliner]: BEGIN, the queries and COMMIT
+// go out as one pgx batch, one round trip.
+func (b *backend) Pipeline(ctx context.Context, qs []sqlstore.Pipelined) error {
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	for _, q := range qs {
+		batch.Queue(b.rewrite(q.SQL), q.Args...)
+	}
+	batch.Queue("COMMIT")
+	br := b.pool.SendBatch(ctx, batch)
+	// A failed batch leaves its connection inside a transaction; the pool
+	// destroys such a connection when it is released.
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	for _, q := range qs {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		err = q.Scan(rows)
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := br.Exec()
+	if err != nil {
+		return err
+	}
+	return br.Close()
+}

@@ -66,3 +66,18 @@ type Backend interface {
 	// Close releases the database.
 	Close() error
 }
+
+// Pipeliner is a backend that can send several reads at once, in one
+// round trip, inside one consistent read transaction (PostgreSQL's
+// pipeline). Snapshot uses it when it knows both members' ids.
+type Pipeliner interface {
+	Pipeline(ctx context.Context, qs []Pipelined) error
+}
+
+// Pipelined is one query of a pipeline and the function that reads its
+// rows; the rows are closed after it.
+type Pipelined struct {
+	SQL  string
+	Args []any
+	Scan func(Rows) error
+}

@@ -68,16 +68,27 @@ func relation(ctx context.Context, q Q, a, b string, budget int) (degree, mutual
 	if a == b {
 		return 0, 0, nil
 	}
-	rows, err := q.Query(ctx, `SELECT a, b FROM conns WHERE a IN (?, ?)`, a, b)
+	rows, err := q.Query(ctx, adjacencySQL, a, b)
 	if err != nil {
 		return 0, 0, err
 	}
-	var A, B []string
+	A, B, err := adjacency(rows, a)
+	if err != nil {
+		return 0, 0, err
+	}
+	return relationOf(ctx, q, a, b, A, B, budget)
+}
+
+const adjacencySQL = `SELECT a, b FROM conns WHERE a IN (?, ?)`
+
+// adjacency reads adjacencySQL's rows into a's and the other's lists,
+// sorted bytewise whatever the database's collation.
+func adjacency(rows Rows, a string) (A, B []string, err error) {
+	defer rows.Close()
 	for rows.Next() {
 		var x, y string
 		if err := rows.Scan(&x, &y); err != nil {
-			rows.Close()
-			return 0, 0, err
+			return nil, nil, err
 		}
 		if x == a {
 			A = append(A, y)
@@ -85,13 +96,17 @@ func relation(ctx context.Context, q Q, a, b string, budget int) (degree, mutual
 			B = append(B, y)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, 0, err
-	}
-	// Sorted here, not in SQL: byte order whatever the database's collation.
 	slices.Sort(A)
 	slices.Sort(B)
+	return A, B, rows.Err()
+}
+
+// relationOf finishes the search from the two adjacency lists; q runs
+// the degree-3 query if one is needed.
+func relationOf(ctx context.Context, q Q, a, b string, A, B []string, budget int) (degree, mutual int, err error) {
+	if a == b {
+		return 0, 0, nil
+	}
 	mutual, cost := intersectCount(A, B)
 	budget -= cost
 	if _, connected := slices.BinarySearch(A, b); connected {
@@ -108,7 +123,7 @@ func relation(ctx context.Context, q Q, a, b string, budget int) (degree, mutual
 	if len(A) == 0 || budget <= 0 {
 		return 0, 0, nil
 	}
-	rows, err = q.Query(ctx, `SELECT c2.b FROM conns c1 JOIN conns c2 ON c2.a = c1.b WHERE c1.a = ? LIMIT ?`, small, budget)
+	rows, err := q.Query(ctx, `SELECT c2.b FROM conns c1 JOIN conns c2 ON c2.a = c1.b WHERE c1.a = ? LIMIT ?`, small, budget)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -96,6 +96,11 @@ func readInvitations(ctx context.Context, q Q, sql string, args ...any) ([]lifec
 	if err != nil {
 		return nil, err
 	}
+	return scanInvitations(rows)
+}
+
+// scanInvitations reads invCols rows and closes them.
+func scanInvitations(rows Rows) ([]lifecycle.Invitation, error) {
 	defer rows.Close()
 	var out []lifecycle.Invitation
 	for rows.Next() {
