@@ -132,7 +132,7 @@ func TestDiskFull(t *testing.T) {
 	if last == nil || !strings.Contains(last.Error(), "full") {
 		t.Fatalf("after %d invitations: err = %v, want the database full", acked, last)
 	}
-	stored, err := s.InvitationsFrom(ctx, "alice")
+	stored, err := s.SentBy(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,10 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -287,6 +289,16 @@ func testReadsAndWrites(t *testing.T, open Open) {
 	must(t, s.Connect(ctx, "a", "c"))
 	must(t, s.Connect(ctx, "c", "b"))
 	w := windows(Monday)
+	// Every sixth call ignores one of these invitations.
+	var ids []string
+	for g := range 8 {
+		for i := range 100 {
+			if (g+i)%6 == 5 {
+				ids = append(ids, reserve(t, ctx, s, "a", "b", Monday).ID)
+			}
+		}
+	}
+	var next atomic.Int32
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -306,7 +318,12 @@ func testReadsAndWrites(t *testing.T, open Open) {
 				case 4:
 					_, err = s.Pending(ctx, "a", "b")
 				case 5:
-					err = s.UpdatePair(ctx, "a", "b", func(p *lifecycle.PairRecord) { p.Ignored++ })
+					var ok bool
+					_, ok, err = s.CloseInvitation(ctx, lifecycle.Closing{ID: ids[next.Add(1)-1], From: lifecycle.StatusPending,
+						Status: lifecycle.StatusIgnored, At: Monday, Ignore: true, Answered: true})
+					if err == nil && !ok {
+						err = errors.New("closing a pending invitation did not apply")
+					}
 				}
 				if err != nil {
 					t.Error(err)
@@ -316,7 +333,10 @@ func testReadsAndWrites(t *testing.T, open Open) {
 		}()
 	}
 	wg.Wait()
-	if rec, _ := s.Pair(ctx, "a", "b"); rec.Ignored == 0 {
-		t.Fatal("no pair update applied")
+	if rec, _ := s.Pair(ctx, "a", "b"); rec.Ignored != len(ids) {
+		t.Fatalf("%d ignores counted, want %d", rec.Ignored, len(ids))
+	}
+	if m, _ := s.Member(ctx, "a"); m.Answered != len(ids) {
+		t.Fatalf("%d answers counted, want %d", m.Answered, len(ids))
 	}
 }

@@ -30,6 +30,7 @@ func testMembers(t *testing.T, open Open) {
 		t.Fatalf("restricted_until %v, want %v", got.RestrictedUntil, m.RestrictedUntil)
 	}
 	got.RestrictedUntil = m.RestrictedUntil
+	m.Version = 1 // the first write
 	if !reflect.DeepEqual(got, m) {
 		t.Fatalf("Member = %+v\nwant %+v", got, m)
 	}
@@ -58,10 +59,15 @@ func testMembers(t *testing.T, open Open) {
 	if got.Answered != 5 || got.Accepted != 2 || !got.RestrictedUntil.Equal(later) {
 		t.Fatalf("after answers: %+v", got)
 	}
-	// Replacing keeps the counters and moves the email.
+	// Replacing, at the version read, keeps the counters, the answers and
+	// the restriction (m still holds the old ones) and moves the email.
 	u0 := reserveTo(t, ctx, s, "alice")
 	m.Email = "alice@new.example"
 	must(t, s.PutMember(ctx, m))
+	if got, err := s.Member(ctx, "alice"); err != nil || got.Answered != 5 || got.Accepted != 2 ||
+		!got.RestrictedUntil.Equal(later) || got.Version != 2 || got.Email != m.Email {
+		t.Fatalf("after the profile update: %+v, %v", got, err)
+	}
 	_, err = s.MemberByEmail(ctx, "alice@example.com")
 	wantNotFound(t, "old email", err)
 	if got, err := s.MemberByEmail(ctx, "ALICE@new.example"); err != nil || got.ID != "alice" {
@@ -166,11 +172,13 @@ func testContactsBlocksPairs(t *testing.T, open Open) {
 		t.Fatalf("empty Pair = %+v, %v", rec, err)
 	}
 	at := time.Date(2026, 3, 3, 12, 0, 0, 0, LA)
-	must(t, s.UpdatePair(ctx, "a", "b", func(p *lifecycle.PairRecord) { p.Ignored++; p.LastIgnoredAt = at }))
-	must(t, s.UpdatePair(ctx, "a", "b", func(p *lifecycle.PairRecord) { p.Ignored++; p.Rejected = true }))
+	i1, i2 := reserve(t, ctx, s, "a", "b", Monday), reserve(t, ctx, s, "a", "b", Monday)
+	closeOK(t, ctx, s, lifecycle.Closing{ID: i1.ID, From: lifecycle.StatusPending, Status: lifecycle.StatusIgnored, At: at, Ignore: true})
+	closeOK(t, ctx, s, lifecycle.Closing{ID: i2.ID, From: lifecycle.StatusPending, Status: lifecycle.StatusRejected, At: at.Add(time.Hour),
+		Ignore: true, Reject: true})
 	rec, err := s.Pair(ctx, "a", "b")
 	must(t, err)
-	if rec.Ignored != 2 || !rec.Rejected || !rec.LastIgnoredAt.Equal(at) || !rec.WithdrawnAt.IsZero() {
+	if rec.Ignored != 2 || !rec.Rejected || !rec.LastIgnoredAt.Equal(at.Add(time.Hour)) || !rec.WithdrawnAt.IsZero() {
 		t.Fatalf("Pair = %+v", rec)
 	}
 	if rec, _ := s.Pair(ctx, "b", "a"); rec != (lifecycle.PairRecord{}) {
@@ -359,7 +367,9 @@ func testSnapshot(t *testing.T, open Open) {
 	must(t, s.Connect(ctx, "a", "c"))
 	must(t, s.Connect(ctx, "c", "b"))
 	must(t, s.AddContacts(ctx, "a", []string{"b@example.com"}))
-	must(t, s.UpdatePair(ctx, "a", "b", func(p *lifecycle.PairRecord) { p.Ignored = 1 }))
+	ign := reserve(t, ctx, s, "a", "b", Monday.Add(-time.Hour))
+	closeOK(t, ctx, s, lifecycle.Closing{ID: ign.ID, From: lifecycle.StatusPending, Status: lifecycle.StatusIgnored,
+		At: Monday.Add(-time.Minute), Ignore: true, Answered: true})
 	inv := reserve(t, ctx, s, "a", "b", Monday)
 	q := lifecycle.SnapshotQuery{From: "a", To: "b", Windows: windows(Monday), Budget: 1000}
 	snap, err := s.Snapshot(ctx, q)
@@ -367,7 +377,8 @@ func testSnapshot(t *testing.T, open Open) {
 	if !snap.RecipientFound || snap.Sender.ID != "a" || snap.Recipient.ID != "b" || snap.Degree != 2 || snap.Mutual != 1 ||
 		snap.SenderConnections != 1 || snap.RecipientConnections != 1 || !snap.SenderHasContact || snap.RecipientHasContact ||
 		snap.Blocked || snap.Pair.Ignored != 1 || len(snap.Pending) != 1 || snap.Pending[0].ID != inv.ID ||
-		snap.SenderUsage.Sent.Day != 1 || snap.RecipientUsage.Received.Day != 1 {
+		len(snap.Hidden) != 1 || snap.Hidden[0].ID != ign.ID || snap.Hidden[0].Status != lifecycle.StatusIgnored ||
+		snap.SenderUsage.Sent.Day != 2 || snap.RecipientUsage.Received.Day != 2 {
 		t.Fatalf("Snapshot = %+v", snap)
 	}
 	byEmail, err := s.Snapshot(ctx, lifecycle.SnapshotQuery{From: "a", Email: "B@EXAMPLE.COM", Windows: q.Windows, Budget: 1000})

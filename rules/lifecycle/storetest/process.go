@@ -157,11 +157,6 @@ func crashChild(open OpenURL) {
 	}
 }
 
-// lister is a store that lists a sender's invitations (the SQL stores).
-type lister interface {
-	InvitationsFrom(ctx context.Context, from string) ([]lifecycle.Invitation, error)
-}
-
 func checkCrash(t *testing.T, ctx context.Context, st lifecycle.Store, rep int, acked map[string]string) {
 	t.Helper()
 	for id, from := range acked {
@@ -170,16 +165,12 @@ func checkCrash(t *testing.T, ctx context.Context, st lifecycle.Store, rep int, 
 			t.Fatalf("rep %d: acknowledged invitation %s from %s: %+v, %v", rep, id, from, inv, err)
 		}
 	}
-	ls, ok := st.(lister)
-	if !ok {
-		t.Fatalf("the store cannot list invitations")
-	}
 	w := windows(crashStart.Add(59 * time.Minute))
 	received := map[string]int{}
 	stored := 0
 	for i := range crashSenders {
 		id := fmt.Sprintf("s%d", i)
-		invs, err := ls.InvitationsFrom(ctx, id)
+		invs, err := st.SentBy(ctx, id)
 		must(t, err)
 		stored += len(invs)
 		for _, inv := range invs {

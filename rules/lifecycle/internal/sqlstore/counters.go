@@ -30,6 +30,10 @@ func (c *window) inc(start time.Time) {
 	}
 }
 
+// ahead reports whether the count holds a window later than start: a
+// write in start would make it go back.
+func (c window) ahead(start time.Time) bool { return c[1] > 0 && c[0] > start.UnixNano() }
+
 // direction is one direction's counts; Hour holds the send times
 // (UnixNano) inside the rolling hour.
 type direction struct {
@@ -71,6 +75,12 @@ func (d *direction) read(w lifecycle.Windows) (n [4]int, oldest time.Time) {
 		}
 	}
 	return [4]int{n[0], d.Day.in(w.Day), d.Week.in(w.Week), d.Month.in(w.Month)}, oldest
+}
+
+// ahead reports whether a day, week or month count holds a window later
+// than w's: w is stale.
+func (d *direction) ahead(w lifecycle.Windows) bool {
+	return d.Day.ahead(w.Day) || d.Week.ahead(w.Week) || d.Month.ahead(w.Month)
 }
 
 func (d *direction) add(w lifecycle.Windows) {

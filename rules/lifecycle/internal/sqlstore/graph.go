@@ -242,25 +242,3 @@ func decodeDoc(doc string, v any) error {
 	}
 	return json.Unmarshal([]byte(doc), v)
 }
-
-// UpdatePair implements [lifecycle.Store]: the record is read under the
-// row's lock (a new row is inserted first so there is one to lock), fn
-// applied and the result written, in one transaction.
-func (s *Store) UpdatePair(ctx context.Context, from, to string, fn func(*lifecycle.PairRecord)) error {
-	return s.b.Write(ctx, func(q Q) error {
-		if _, err := q.Exec(ctx, `INSERT INTO pairs (from_id, to_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, from, to); err != nil {
-			return err
-		}
-		rec, err := readPair(ctx, q, from, to, s.b.ForUpdate())
-		if err != nil {
-			return err
-		}
-		fn(&rec)
-		doc, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		_, err = q.Exec(ctx, `UPDATE pairs SET rec = ? WHERE from_id = ? AND to_id = ?`, string(doc), from, to)
-		return err
-	})
-}

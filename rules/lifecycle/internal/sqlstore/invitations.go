@@ -13,7 +13,7 @@ import (
 )
 
 // invCols are the columns invRow scans.
-const invCols = `n, doc, status, delivery, closed_at`
+const invCols = `n, doc, status, delivery, closed_at, private, sender_withdrawn_at`
 
 // invRow is an invitation row: its number (the id is "inv-<n>"), the
 // immutable part as JSON, and the columns that change.
@@ -22,10 +22,12 @@ type invRow struct {
 	doc              string
 	status, delivery string
 	closedAt         string
+	private          int
+	senderWithdrawn  string
 }
 
 func (r *invRow) scan(row interface{ Scan(...any) error }) error {
-	return row.Scan(&r.n, &r.doc, &r.status, &r.delivery, &r.closedAt)
+	return row.Scan(&r.n, &r.doc, &r.status, &r.delivery, &r.closedAt, &r.private, &r.senderWithdrawn)
 }
 
 func (r *invRow) invitation() (lifecycle.Invitation, error) {
@@ -34,7 +36,7 @@ func (r *invRow) invitation() (lifecycle.Invitation, error) {
 		return d.Invitation, fmt.Errorf("invitation %d: stored document: %w", r.n, err)
 	}
 	inv := d.Invitation
-	inv.ID, inv.Status, inv.Delivery = invID(r.n), r.status, r.delivery
+	inv.ID, inv.Status, inv.Delivery, inv.Private = invID(r.n), r.status, r.delivery, r.private != 0
 	if d.Loc != "" {
 		l, err := location(d.Loc)
 		if err != nil {
@@ -45,6 +47,9 @@ func (r *invRow) invitation() (lifecycle.Invitation, error) {
 	var err error
 	if inv.ClosedAt, err = parseTime(r.closedAt); err != nil {
 		return inv, fmt.Errorf("invitation %d: closed_at: %w", r.n, err)
+	}
+	if inv.SenderWithdrawnAt, err = parseTime(r.senderWithdrawn); err != nil {
+		return inv, fmt.Errorf("invitation %d: sender_withdrawn_at: %w", r.n, err)
 	}
 	return inv, nil
 }
@@ -67,9 +72,10 @@ type storedInv struct {
 	Loc string `json:"sent_at_loc,omitempty"`
 }
 
-// invDoc is the document stored for inv.
+// invDoc is the document stored for inv: what never changes.
 func invDoc(inv lifecycle.Invitation) (string, error) {
 	inv.ID, inv.Status, inv.Delivery, inv.ClosedAt = "", "", "", time.Time{}
+	inv.Private, inv.SenderWithdrawnAt = false, time.Time{}
 	b, err := json.Marshal(storedInv{Invitation: inv, Loc: locName(inv.SentAt.Location())})
 	return string(b), err
 }
@@ -129,11 +135,18 @@ func (s *Store) PendingSentBefore(ctx context.Context, t time.Time) ([]lifecycle
 	return readInvitations(ctx, s.b, `SELECT `+invCols+` FROM invitations WHERE status = 'pending' AND sent_ns < ? ORDER BY sent_ns, n`, t.UnixNano())
 }
 
-// InvitationsFrom lists every invitation a member sent, oldest first: for
-// tools and the crash tests.
-func (s *Store) InvitationsFrom(ctx context.Context, from string) ([]lifecycle.Invitation, error) {
-	return readInvitations(ctx, s.b, `SELECT `+invCols+` FROM invitations WHERE from_id = ? ORDER BY n`, from)
+const sentBySQL = `SELECT ` + invCols + ` FROM invitations WHERE from_id = ? ORDER BY n`
+
+// SentBy implements [lifecycle.Store]: one range of the (from_id, n) index.
+func (s *Store) SentBy(ctx context.Context, from string) ([]lifecycle.Invitation, error) {
+	return readInvitations(ctx, s.b, sentBySQL, from)
 }
+
+// hiddenSQL lists the pair's invitations closed out of the sender's sight
+// and not withdrawn by them; its condition is the invitations_hidden
+// index's, word for word, so SQLite uses that index.
+const hiddenSQL = `SELECT ` + invCols + ` FROM invitations WHERE from_id = ? AND to_id = ?
+	AND (status = 'ignored' OR private = 1) AND sender_withdrawn_at = '' ORDER BY n`
 
 // UpdateInvitation implements [lifecycle.Store]: one conditional UPDATE.
 func (s *Store) UpdateInvitation(ctx context.Context, inv lifecycle.Invitation, from string) (bool, error) {

@@ -35,13 +35,14 @@ func notFound(what, id string) error {
 
 // memberCols are the columns memberRow scans, in order; the last is the
 // member's connection count.
-const memberCols = `m.id, m.doc, m.restricted_until, m.answered, m.accepted, m.seq, m.recv_seq, m.counters, m.over_start, m.over_n,
+const memberCols = `m.id, m.doc, m.restricted_until, m.answered, m.accepted, m.version, m.seq, m.recv_seq, m.counters, m.over_start, m.over_n,
 	(SELECT count(*) FROM conns c WHERE c.a = m.id)`
 
 // memberRow is a member row as stored.
 type memberRow struct {
 	id, doc, restricted string
 	answered, accepted  int
+	version             int64
 	seq, recvSeq        int64
 	counters            string
 	overStart, overN    int64
@@ -49,7 +50,7 @@ type memberRow struct {
 }
 
 func (r *memberRow) scan(row interface{ Scan(...any) error }) error {
-	return row.Scan(&r.id, &r.doc, &r.restricted, &r.answered, &r.accepted, &r.seq, &r.recvSeq, &r.counters,
+	return row.Scan(&r.id, &r.doc, &r.restricted, &r.answered, &r.accepted, &r.version, &r.seq, &r.recvSeq, &r.counters,
 		&r.overStart, &r.overN, &r.conns)
 }
 
@@ -60,7 +61,7 @@ func (r *memberRow) member() (lifecycle.Member, error) {
 	if err := json.Unmarshal([]byte(r.doc), &m); err != nil {
 		return m, fmt.Errorf("member %q: stored document: %w", r.id, err)
 	}
-	m.ID, m.Answered, m.Accepted = r.id, r.answered, r.accepted
+	m.ID, m.Answered, m.Accepted, m.Version = r.id, r.answered, r.accepted, uint64(r.version)
 	var err error
 	if m.RestrictedUntil, err = parseTime(r.restricted); err != nil {
 		return m, fmt.Errorf("member %q: restricted_until: %w", r.id, err)
@@ -116,21 +117,34 @@ func (s *Store) MemberByEmail(ctx context.Context, email string) (lifecycle.Memb
 	return r.member()
 }
 
-// PutMember implements [lifecycle.Store]. It replaces the member's
-// document, email, answer counts and restriction, and keeps its counters.
+// PutMember implements [lifecycle.Store] in one statement. A new member
+// is inserted whole, at version 1. An existing one gets its document and
+// email replaced and its version bumped, while the columns only their own
+// steps change (restriction, answer counts, counters) stay: with
+// m.Version 0 by an upsert, otherwise by an UPDATE conditional on the
+// stored version (a member that does not exist is at version 0).
 func (s *Store) PutMember(ctx context.Context, m lifecycle.Member) error {
 	restricted, err := timeText(m.RestrictedUntil)
 	if err != nil {
 		return err
 	}
+	want := m.Version
+	m.Version = 0 // the column is the truth
 	doc, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = s.b.Exec(ctx, `INSERT INTO members (id, email, doc, restricted_until, answered, accepted) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET email = excluded.email, doc = excluded.doc,
-			restricted_until = excluded.restricted_until, answered = excluded.answered, accepted = excluded.accepted`,
-		m.ID, strings.ToLower(m.Email), string(doc), restricted, m.Answered, m.Accepted)
+	if want == 0 {
+		_, err = s.b.Exec(ctx, `INSERT INTO members (id, email, doc, restricted_until, answered, accepted, version) VALUES (?, ?, ?, ?, ?, ?, 1)
+		ON CONFLICT (id) DO UPDATE SET email = excluded.email, doc = excluded.doc, version = members.version + 1`,
+			m.ID, strings.ToLower(m.Email), string(doc), restricted, m.Answered, m.Accepted)
+		return err
+	}
+	n, err := s.b.Exec(ctx, `UPDATE members SET email = ?, doc = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		strings.ToLower(m.Email), string(doc), m.ID, int64(want))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("member %q: version %d is not the stored one: %w", m.ID, want, lifecycle.ErrConflict)
+	}
 	return err
 }
 

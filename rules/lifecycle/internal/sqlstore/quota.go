@@ -24,8 +24,8 @@ type quotaRow struct {
 }
 
 // Reserve implements [lifecycle.Store]. In one transaction it locks the
-// sender's and the recipient's rows (in id order), checks Seq and RecvSeq,
-// writes the new counters with UPDATEs conditional on the versions read,
+// sender's and the recipient's rows (in id order), checks Seq and RecvSeq
+// and that no counter it increments holds a later window, writes the new counters with UPDATEs conditional on the versions read,
 // and inserts the invitation. A version that moved rolls everything back
 // and returns false.
 func (s *Store) Reserve(ctx context.Context, r lifecycle.Reservation) (lifecycle.Invitation, bool, error) {
@@ -70,6 +70,15 @@ func (s *Store) Reserve(ctx context.Context, r lifecycle.Reservation) (lifecycle
 		if err != nil {
 			return fmt.Errorf("member %q: counters: %w", inv.From, err)
 		}
+		var rc counters
+		if r.Received && rok {
+			if rc, err = decodeCounters(rr.counters); err != nil {
+				return fmt.Errorf("member %q: counters: %w", inv.To, err)
+			}
+		}
+		if sc.Sent.ahead(r.Windows) || r.Received && rok && rc.Recv.ahead(r.Windows) {
+			return errConflict // counters never go back: the decision is stale
+		}
 		sc.Sent.add(r.Windows)
 		if r.Received && rok && inv.To == inv.From {
 			sc.Recv.add(r.Windows)
@@ -80,10 +89,6 @@ func (s *Store) Reserve(ctx context.Context, r lifecycle.Reservation) (lifecycle
 		}
 		if !r.Received || !rok {
 			return nil
-		}
-		rc, err := decodeCounters(rr.counters)
-		if err != nil {
-			return fmt.Errorf("member %q: counters: %w", inv.To, err)
 		}
 		rc.Recv.add(r.Windows)
 		if err := conditional(q.Exec(ctx, `UPDATE members SET recv_seq = recv_seq + 1, counters = ? WHERE id = ? AND recv_seq = ?`,
@@ -112,8 +117,13 @@ func reserveWrite(ctx context.Context, q Q, inv lifecycle.Invitation, doc, close
 		return err
 	}
 	var n int64
-	if err := q.QueryRow(ctx, `INSERT INTO invitations (from_id, to_id, status, delivery, closed_at, sent_ns, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING n`, inv.From, inv.To, inv.Status, inv.Delivery, closed, inv.SentAt.UnixNano(), doc).Scan(&n); err != nil {
+	withdrawn, err := timeText(inv.SenderWithdrawnAt)
+	if err != nil {
+		return err
+	}
+	if err := q.QueryRow(ctx, `INSERT INTO invitations (from_id, to_id, status, delivery, closed_at, private, sender_withdrawn_at, sent_ns, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING n`, inv.From, inv.To, inv.Status, inv.Delivery, closed, b2i(inv.Private), withdrawn,
+		inv.SentAt.UnixNano(), doc).Scan(&n); err != nil {
 		return err
 	}
 	*stored = inv
@@ -133,7 +143,7 @@ func conditional(n int64, err error) error {
 // AcceptInvitation implements [lifecycle.Store]. In one transaction it
 // locks the invitation's row and both members' rows, checks the status and
 // both connection counts, then closes the invitation (conditional on it
-// being pending), connects the two and counts the accepted answer.
+// being pending), connects the two and counts the accepted answer, bumping the sender's Seq.
 func (s *Store) AcceptInvitation(ctx context.Context, a lifecycle.Acceptance) (bool, error) {
 	n, ok := invNum(a.Invitation.ID)
 	if !ok {
@@ -172,7 +182,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, a lifecycle.Acceptance) (b
 		if _, err := q.Exec(ctx, `INSERT INTO conns (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING`, from, to, to, from); err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `UPDATE members SET answered = answered + 1, accepted = accepted + 1 WHERE id = ?`, from)
+		_, err = q.Exec(ctx, `UPDATE members SET answered = answered + 1, accepted = accepted + 1, seq = seq + 1 WHERE id = ?`, from)
 		return err
 	})
 	if errors.Is(err, errConflict) {
@@ -181,13 +191,13 @@ func (s *Store) AcceptInvitation(ctx context.Context, a lifecycle.Acceptance) (b
 	return err == nil, err
 }
 
-// CountOverLimit implements [lifecycle.Store]: one conditional UPDATE.
+// CountOverLimit implements [lifecycle.Store]: one UPDATE conditional on
+// the Seq and on the counter holding no later week.
 func (s *Store) CountOverLimit(ctx context.Context, id string, seq uint64, w lifecycle.Windows) (bool, error) {
 	week := w.Week.UnixNano()
 	n, err := s.b.Exec(ctx, `UPDATE members SET seq = seq + 1,
-		over_n = CASE WHEN over_start = ? THEN over_n + 1 WHEN over_start < ? THEN 1 ELSE over_n END,
-		over_start = CASE WHEN over_start < ? THEN ? ELSE over_start END
-		WHERE id = ? AND seq = ?`, week, week, week, week, id, int64(seq))
+		over_n = CASE WHEN over_start = ? THEN over_n + 1 ELSE 1 END, over_start = ?
+		WHERE id = ? AND seq = ? AND NOT (over_n > 0 AND over_start > ?)`, week, week, id, int64(seq), week)
 	if err != nil || n > 0 {
 		return n > 0, err
 	}

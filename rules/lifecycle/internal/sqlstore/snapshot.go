@@ -7,9 +7,9 @@ import (
 	"github.com/connrules/connrules/rules/lifecycle"
 )
 
-// Snapshot implements [lifecycle.Store]: one read transaction of six
+// Snapshot implements [lifecycle.Store]: one read transaction of seven
 // queries at most (sender, recipient, both adjacency lists, contacts, the
-// pair's rows both ways, pending invitations) plus one for a degree-3
+// pair's rows both ways, pending and hidden invitations) plus one for a degree-3
 // search when the two have no mutual connection.
 func (s *Store) Snapshot(ctx context.Context, q lifecycle.SnapshotQuery) (lifecycle.Snapshot, error) {
 	if p, ok := s.b.(Pipeliner); ok && q.Email == "" && q.To != "" {
@@ -66,7 +66,10 @@ func snapshot(ctx context.Context, tx Q, q lifecycle.SnapshotQuery, snap *lifecy
 	if err := pairFacts(ctx, tx, from, to, snap); err != nil {
 		return err
 	}
-	snap.Pending, err = readInvitations(ctx, tx, pendingSQL, from, to)
+	if snap.Pending, err = readInvitations(ctx, tx, pendingSQL, from, to); err != nil {
+		return err
+	}
+	snap.Hidden, err = readInvitations(ctx, tx, hiddenSQL, from, to)
 	return err
 }
 
@@ -132,7 +135,7 @@ func scanPairs(rows Rows, from string, snap *lifecycle.Snapshot) error {
 }
 
 // pipelinedSnapshot reads the snapshot of two members known by id in one
-// round trip: the six reads go out together in one read transaction, the
+// round trip: the seven reads go out together in one read transaction, the
 // contact facts comparing against the members' emails in SQL. Only a
 // degree-3 search, when the two have no mutual connection, takes a second
 // round trip.
@@ -176,6 +179,10 @@ func (s *Store) pipelinedSnapshot(ctx context.Context, p Pipeliner, q lifecycle.
 		{SQL: pairsSQL, Args: []any{q.From, q.To, q.To, q.From}, Scan: func(rows Rows) error { return scanPairs(rows, q.From, &pairs) }},
 		{SQL: pendingSQL, Args: []any{q.From, q.To}, Scan: func(rows Rows) (err error) {
 			snap.Pending, err = scanInvitations(rows)
+			return err
+		}},
+		{SQL: hiddenSQL, Args: []any{q.From, q.To}, Scan: func(rows Rows) (err error) {
+			snap.Hidden, err = scanInvitations(rows)
 			return err
 		}},
 	})
