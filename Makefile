@@ -29,6 +29,7 @@ test: setup build web
 test-go: build
 	@if [ -f .ci/postgres.sh ] && [ -z "$${CONNRULES_POSTGRES_URL:-}" ]; then . .ci/postgres.sh >/dev/null || exit 1; fi; \
 	echo "$(GO) test ./..."; $(GO) test ./...
+	$(GO) test -tags sqlstores ./rules/lifecycle -args -store=sqlite
 	$(BIN) test policies.yaml
 
 ## test-e2e: the browser tests, on the web/ that is already built. Without

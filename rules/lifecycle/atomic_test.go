@@ -16,7 +16,7 @@ import (
 // commits: without an atomic commit they would all pass on stale facts.
 func slowFixture(t *testing.T, p *rules.Policy, stage string) *fixture {
 	t.Helper()
-	st := lifecycle.NewMemStore()
+	st := storeUnderTest(t)
 	clock := lifecycle.NewManualClock(monday)
 	native := lifecycle.Native(p)
 	dec := lifecycle.DeciderFunc(func(ctx context.Context, req *rules.Request) (rules.Decision, error) {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 )
@@ -16,3 +17,12 @@ func WriteEvents(w io.Writer, events []Event) error {
 	}
 	return nil
 }
+
+// EventReader is implemented by a [Store] whose event log can be read
+// back, in append order: [MemStore] and the SQL stores.
+type EventReader interface {
+	ReadEvents(ctx context.Context) ([]Event, error)
+}
+
+// ReadEvents implements [EventReader].
+func (s *MemStore) ReadEvents(context.Context) ([]Event, error) { return s.Events(), nil }

@@ -53,13 +53,13 @@ type fixture struct {
 	t     testing.TB
 	ctx   context.Context
 	n     *lifecycle.Network
-	store *lifecycle.MemStore
+	store lifecycle.Store
 	clock *lifecycle.ManualClock
 }
 
 func newFixture(t testing.TB, p *rules.Policy, start time.Time) *fixture {
 	t.Helper()
-	st := lifecycle.NewMemStore()
+	st := storeUnderTest(t)
 	clock := lifecycle.NewManualClock(start)
 	n, err := lifecycle.New(lifecycle.Config{Policy: p, Store: st, Clock: clock})
 	if err != nil {
@@ -159,7 +159,7 @@ func TestInviteDeliverAccept(t *testing.T) {
 	}
 	// The log has every action, versioned, with facts on engine decisions.
 	var actions []string
-	for _, e := range f.store.Events() {
+	for _, e := range f.events() {
 		if e.V != lifecycle.EventVersion {
 			t.Fatalf("event %d has version %d", e.Seq, e.V)
 		}

@@ -727,7 +727,7 @@ func (s *MemStore) CloseInvitation(_ context.Context, c Closing) (Invitation, bo
 		cur.Private = c.Private
 		if cur.hidden() {
 			p := s.pairs[pk]
-			p.hidden = append(p.hidden, int32(k))
+			p.hidden, _ = insertSorted(p.hidden, int32(k)) // oldest first, whatever the closing order
 			s.pairs[pk] = p
 		}
 	}

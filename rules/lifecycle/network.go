@@ -412,9 +412,20 @@ type InviteResult struct {
 // allows, never more.
 //
 // The returned error is non-nil when the store failed, the sender does not
-// exist, or the decider failed (then the result holds a fail-closed
-// decision).
+// exist, or the decider failed. When nothing was stored the result then
+// holds a fail-closed decision ([rules.Unavailable]), never the engine's
+// allow for an invitation that does not exist.
 func (n *Network) Invite(ctx context.Context, in InviteInput) (InviteResult, error) {
+	res, err := n.invite(ctx, in)
+	if err != nil && res.Invitation.ID == "" && res.Invite.Reason != rules.ReasonServiceUnavailable {
+		d := rules.Unavailable(rules.StageInvite, n.clock.Now(), "")
+		res.Invite, res.Deliver, res.Accept, res.Public = d, nil, nil, n.pol.Public(d)
+		res.Sent = SentInvitation{}
+	}
+	return res, err
+}
+
+func (n *Network) invite(ctx context.Context, in InviteInput) (InviteResult, error) {
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		res, done, err := n.tryInvite(ctx, in)
 		if done || err != nil {
@@ -425,7 +436,7 @@ func (n *Network) Invite(ctx context.Context, in InviteInput) (InviteResult, err
 			return res, err
 		}
 	}
-	return InviteResult{}, ErrContention
+	return InviteResult{Attempts: maxAttempts}, ErrContention
 }
 
 func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResult, done bool, err error) {

@@ -15,7 +15,7 @@ import (
 // hookStore runs a one-shot hook right after a named store method
 // returns, so a test can put another action between two steps of one.
 type hookStore struct {
-	*lifecycle.MemStore
+	lifecycle.Store
 	mu    sync.Mutex
 	hooks map[string]func()
 }
@@ -40,19 +40,19 @@ func (h *hookStore) fire(method string) {
 }
 
 func (h *hookStore) UpdateInvitation(ctx context.Context, inv lifecycle.Invitation, from string) (bool, error) {
-	ok, err := h.MemStore.UpdateInvitation(ctx, inv, from)
+	ok, err := h.Store.UpdateInvitation(ctx, inv, from)
 	h.fire("close")
 	return ok, err
 }
 
 func (h *hookStore) CloseInvitation(ctx context.Context, c lifecycle.Closing) (lifecycle.Invitation, bool, error) {
-	inv, ok, err := h.MemStore.CloseInvitation(ctx, c)
+	inv, ok, err := h.Store.CloseInvitation(ctx, c)
 	h.fire("close")
 	return inv, ok, err
 }
 
 func (h *hookStore) Snapshot(ctx context.Context, q lifecycle.SnapshotQuery) (lifecycle.Snapshot, error) {
-	s, err := h.MemStore.Snapshot(ctx, q)
+	s, err := h.Store.Snapshot(ctx, q)
 	h.fire("Snapshot")
 	return s, err
 }
@@ -60,13 +60,13 @@ func (h *hookStore) Snapshot(ctx context.Context, q lifecycle.SnapshotQuery) (li
 // hookFixture is a fixture over a hookStore.
 func hookFixture(t *testing.T, p *rules.Policy) (*fixture, *hookStore) {
 	t.Helper()
-	hs := &hookStore{MemStore: lifecycle.NewMemStore()}
+	hs := &hookStore{Store: storeUnderTest(t)}
 	clock := lifecycle.NewManualClock(monday)
 	n, err := lifecycle.New(lifecycle.Config{Policy: p, Store: hs, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, ctx: context.Background(), n: n, store: hs.MemStore, clock: clock}, hs
+	return &fixture{t: t, ctx: context.Background(), n: n, store: hs.Store, clock: clock}, hs
 }
 
 // TestReinviteRightAfterTheAnswerCloses puts a re-invite right after the

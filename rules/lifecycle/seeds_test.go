@@ -18,7 +18,7 @@ func TestRestrictedAcceptLeavesNoTrace(t *testing.T) {
 	f.member(lifecycle.Member{ID: "bob", RestrictedUntil: until})
 	f.connect("carol", "bob")
 	inv := f.invite("alice", "bob").Invitation
-	before := len(f.store.Events())
+	before := len(f.events())
 
 	f.clock.Set(until.Add(-time.Second))
 	res, err := f.n.Accept(f.ctx, inv.ID)
@@ -35,10 +35,10 @@ func TestRestrictedAcceptLeavesNoTrace(t *testing.T) {
 	if d, _, _ := f.n.Relation(f.ctx, "alice", "bob"); d == 1 {
 		t.Fatal("connected after a refused accept")
 	}
-	if n := len(f.store.Connections("bob")); n != 1 {
+	if n, _ := f.store.ConnectionCount(f.ctx, "bob"); n != 1 {
 		t.Fatalf("bob has %d connections, want 1 (carol)", n)
 	}
-	evs := f.store.Events()[before:]
+	evs := f.events()[before:]
 	if len(evs) != 1 || evs[0].Action != lifecycle.ActionAccept || evs[0].Result != "refused" {
 		t.Fatalf("events %+v, want one refused accept", evs)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/connrules/connrules/rules"
 	"github.com/connrules/connrules/rules/lifecycle"
 	"github.com/connrules/connrules/rules/lifecycle/scenario"
+	"github.com/connrules/connrules/rules/lifecycle/stores"
 )
 
 func init() {
@@ -28,10 +29,11 @@ type simulateSummary struct {
 }
 
 func runSimulate(ctx context.Context, e *Env, args []string) int {
-	fs := newFlags(e, "simulate", "[--json] [--engine native|wasm] [--events FILE] SCENARIO.yaml...")
+	fs := newFlags(e, "simulate", "[--json] [--engine native|wasm] [--store memory:|sqlite:PATH|postgres://...] [--events FILE] SCENARIO.yaml...")
 	jsonOut := fs.Bool("json", false, "print one JSON object per step result, then a summary object")
 	engine := fs.String("engine", "native", "where to decide: "+engineNames())
 	eventsFile := fs.String("events", "", "append the lifecycle's event log to FILE as JSON lines")
+	storeURL := fs.String("store", "memory:", "where the lifecycle's state lives: memory:, sqlite:PATH or postgres://...; a database must be empty, and holds one scenario")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage
@@ -42,6 +44,10 @@ func runSimulate(ctx context.Context, e *Env, args []string) int {
 	}
 	if _, ok := engines[*engine]; !ok {
 		fmt.Fprintf(e.Stderr, "connrules: unknown engine %q (want %s)\n", *engine, engineNames())
+		return exitUsage
+	}
+	if *storeURL != "memory:" && len(files) > 1 {
+		fmt.Fprintf(e.Stderr, "connrules: --store %s holds one scenario's state; give one scenario file\n", *storeURL)
 		return exitUsage
 	}
 	code := exitOK
@@ -58,7 +64,13 @@ func runSimulate(ctx context.Context, e *Env, args []string) int {
 			code = exitFail
 			continue
 		}
-		opts := scenario.Options{Engine: cliEngine(*engine)}
+		st, err := openEmptyStore(ctx, *storeURL)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "connrules: %v\n", err)
+			code = exitFail
+			continue
+		}
+		opts := scenario.Options{Engine: cliEngine(*engine), Store: st}
 		enc := json.NewEncoder(e.Stdout)
 		printer := &scenario.TextPrinter{W: e.Stdout}
 		if *jsonOut {
@@ -68,6 +80,9 @@ func runSimulate(ctx context.Context, e *Env, args []string) int {
 			opts.OnStep = printer.Step
 		}
 		rep, err := scenario.Run(ctx, sc, opts)
+		if cerr := st.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing the store: %w", cerr)
+		}
 		if err != nil {
 			fmt.Fprintln(e.Stderr, err)
 			code = exitFail
@@ -106,6 +121,24 @@ func cliEngine(name string) scenario.Engine {
 		})
 		return dec, func() { _ = eng.Close(ctx) }, nil
 	}
+}
+
+// openEmptyStore opens the store at url and checks that it holds no
+// state: a scenario starts from an empty network.
+func openEmptyStore(ctx context.Context, url string) (stores.Store, error) {
+	st, err := stores.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := st.ReadEvents(ctx)
+	if err == nil && len(evs) > 0 {
+		err = fmt.Errorf("store %s already holds %d events; a scenario runs on an empty store", url, len(evs))
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 func appendEvents(path string, events []lifecycle.Event) error {

@@ -35,7 +35,9 @@ type Config struct {
 	Engine string
 	// WasmCacheDir keeps wazero's compiled module between runs.
 	WasmCacheDir string
-	// Store holds the lifecycle's state; the server closes it.
+	// Store holds the lifecycle's state; the server closes it. Nil means
+	// a new in-memory store: a library caller never gets a database file
+	// it did not ask for (connrules serve opens DefaultStore itself).
 	Store Store
 	// Keys are the API keys.
 	Keys []Key
@@ -90,7 +92,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Clock = lifecycle.ClockFunc(time.Now)
 	}
 	if cfg.Store == nil {
-		st, err := OpenStore(ctx, DefaultStore)
+		st, err := OpenStore(ctx, "memory:")
 		if err != nil {
 			return nil, err
 		}

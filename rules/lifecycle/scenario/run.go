@@ -35,6 +35,10 @@ type Options struct {
 	OnStart func(*Report)
 	// OnStep, if set, is called with every step result as it is produced.
 	OnStep func(StepResult)
+	// Store holds the run's state; nil means a new MemStore. It must be
+	// empty, and it must read its log back ([lifecycle.EventReader]) for
+	// the report's Events.
+	Store lifecycle.Store
 }
 
 // StepResult is what one step (one repetition of a repeated step) did and
@@ -97,7 +101,7 @@ func (r *Report) OK() bool { return r.Failed == 0 }
 type runner struct {
 	sc    *Scenario
 	n     *lifecycle.Network
-	store *lifecycle.MemStore
+	store lifecycle.Store
 	clock *lifecycle.ManualClock
 	pol   *rules.Policy
 	rep   *Report
@@ -193,7 +197,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Report, error) {
 		}
 		dec = d
 	}
-	r := &runner{sc: sc, pol: p, opt: opt, store: lifecycle.NewMemStore(), clock: lifecycle.NewManualClock(sc.Start.Time),
+	store := opt.Store
+	if store == nil {
+		store = lifecycle.NewMemStore()
+	}
+	r := &runner{sc: sc, pol: p, opt: opt, store: store, clock: lifecycle.NewManualClock(sc.Start.Time),
 		rep: &Report{Name: sc.Name, File: sc.File, Policy: p.Name(), Location: p.Calendar().Loc}}
 	if r.n, err = lifecycle.New(lifecycle.Config{Policy: p, Decider: dec, Store: r.store, Clock: r.clock}); err != nil {
 		return nil, err
@@ -210,7 +218,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Report, error) {
 		}
 		r.step(ctx, i+1, &sc.Steps[i])
 	}
-	r.rep.Events = r.store.Events()
+	if er, ok := r.store.(lifecycle.EventReader); ok {
+		if r.rep.Events, err = er.ReadEvents(ctx); err != nil {
+			return r.rep, fmt.Errorf("%s: reading the event log: %w", sc.File, err)
+		}
+	}
 	return r.rep, nil
 }
 
