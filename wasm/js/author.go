@@ -7,12 +7,17 @@ package main
 //
 //	lint(filename, yaml)     -> {errors: [...], warnings: [...], us}   errors and warnings with pos {file, line, column}
 //	setSample(bytes)         -> number of lines                         the page's sample log (gzip or plain JSON lines)
-//	impact(filename, yaml)   -> {decisions, flips, session, sample, transitions, us}
-//	explain(line)            -> {request, old, new}                     a decision of the last impact run, both explained
+//	impact(file, yaml, baseFile, baseYaml[, session]) -> {session, sample, us}    two replay.Reports
 //
-// impact re-decides every decision of the session's event log followed by
-// the sample, on the recorded facts, under the edited policy and under the
-// policy in force, and reports what differs (package rules/replay).
+// session is the session's event log as JSON lines; without it, impact reads
+// the log of connrulesSim's session. The page runs lint and impact in a
+// Worker (web/impact-worker.js), on its own copy of the module, passing the
+// log: the main thread stays free while a replay runs.
+//	explain(source, line)    -> {request, old, new}                     a decision of the last impact run, both explained
+//
+// impact re-decides every decision of the session's event log and of the
+// sample, on the recorded facts, under the edited policy and under the
+// baseline, and reports what differs (package rules/replay).
 
 import (
 	"bufio"
@@ -33,10 +38,9 @@ import (
 // authorState is what impact keeps for explain: the log it replayed and
 // the two policies.
 var authorState struct {
-	sample       []byte
-	log          []byte
-	sessionLines int
-	edited, base *rules.Policy
+	sample, session []byte
+	edited, base    *rules.Policy
+	baseSrc         string
 }
 
 // impactExamples bounds the flips each transition lists in the panel.
@@ -50,8 +54,11 @@ const unwrap = (r) => {
 return Object.freeze({
   lint(file, yaml) { return unwrap(raw.lint(String(file), String(yaml))); },
   setSample(bytes) { return unwrap(raw.setSample(bytes)); },
-  impact(file, yaml) { return unwrap(raw.impact(String(file), String(yaml))); },
-  explain(line) { return unwrap(raw.explain(line | 0)); },
+  impact(file, yaml, baseFile, baseYaml, session) {
+    return unwrap(session === undefined ? raw.impact(String(file), String(yaml), String(baseFile), String(baseYaml))
+      : raw.impact(String(file), String(yaml), String(baseFile), String(baseYaml), String(session)));
+  },
+  explain(source, line) { return unwrap(raw.explain(String(source), line | 0)); },
 });
 `
 
@@ -81,12 +88,22 @@ func init() {
 		authorState.sample = plain
 		return bytes.Count(plain, []byte{'\n'}), nil
 	})
-	fn("impact", func(a []js.Value) (any, error) { return impact(simArg(a, 0), []byte(simArg(a, 1))) })
-	fn("explain", func(a []js.Value) (any, error) {
-		if len(a) == 0 || a[0].Type() != js.TypeNumber {
-			return nil, errors.New("explain(line): a line number")
+	fn("impact", func(a []js.Value) (any, error) {
+		var session []byte
+		if len(a) > 4 && a[4].Type() == js.TypeString {
+			session = []byte(a[4].String())
+		} else if err := simStarted(); err != nil {
+			return nil, err
+		} else {
+			session = []byte(simSession.Events())
 		}
-		return explainLine(a[0].Int())
+		return impact(simArg(a, 0), []byte(simArg(a, 1)), simArg(a, 2), []byte(simArg(a, 3)), session)
+	})
+	fn("explain", func(a []js.Value) (any, error) {
+		if len(a) < 2 || a[1].Type() != js.TypeNumber {
+			return nil, errors.New("explain(source, line): \"session\" or \"sample\" and a line number")
+		}
+		return explainLine(simArg(a, 0), a[1].Int())
 	})
 	api := js.Global().Get("Function").New("raw", authorShim).Invoke(raw)
 	js.Global().Set("connrulesAuthor", api)
@@ -117,63 +134,57 @@ func lintPolicy(name string, src []byte) lintResult {
 	return res
 }
 
-// impactResult is impact's answer. Lines of examples count from 1 over the
-// session's log then the sample: Session is how many lines are the session's.
+// impactResult is impact's answer: one report for the session's log and
+// one for the sample, so that each count is about a known log.
 type impactResult struct {
-	Decisions   int                 `json:"decisions"`
-	Flips       int                 `json:"flips"`
-	Reworded    int                 `json:"reworded"`
-	Session     int                 `json:"session"`
-	Sample      int                 `json:"sample"`
-	Transitions []replay.Transition `json:"transitions"`
-	Micros      int64               `json:"us"`
+	Session *replay.Report `json:"session"`
+	Sample  *replay.Report `json:"sample"`
+	Micros  int64          `json:"us"`
 }
 
-func impact(name string, src []byte) (any, error) {
-	if err := simStarted(); err != nil {
-		return nil, err
-	}
+func impact(name string, src []byte, baseName string, baseSrc []byte, session []byte) (any, error) {
 	t0 := time.Now()
 	edited, err := rules.Load(name, src)
 	if err != nil {
 		return nil, errors.New("the edited policy does not load")
 	}
-	session := simSession.Events()
-	log := make([]byte, 0, len(session)+len(authorState.sample))
-	log = append(append(log, session...), authorState.sample...)
-	base := simSession.Policy()
-	rep, err := replay.Replay(context.Background(), bytes.NewReader(log), replay.Options{
-		Policy: edited, Baseline: base, Workers: 1, Examples: impactExamples, Members: 1,
-	})
-	if err != nil {
-		return nil, err
-	}
-	authorState.log, authorState.sessionLines = log, countLines(session)
-	authorState.edited, authorState.base = edited, base
-	return impactResult{
-		Decisions: rep.Decisions, Flips: rep.Flips, Reworded: rep.Reworded,
-		Session: authorState.sessionLines, Sample: countLines(string(authorState.sample)),
-		Transitions: rep.Transitions, Micros: time.Since(t0).Microseconds(),
-	}, nil
-}
-
-func countLines(s string) int {
-	n := 0
-	for i := range len(s) {
-		if s[i] == '\n' {
-			n++
+	if authorState.base == nil || authorState.baseSrc != string(baseSrc) {
+		base, err := rules.Load(baseName, baseSrc)
+		if err != nil {
+			return nil, errors.New("the baseline policy does not load")
 		}
+		authorState.base, authorState.baseSrc = base, string(baseSrc)
 	}
-	return n
+	res := impactResult{}
+	for _, l := range []struct {
+		log []byte
+		out **replay.Report
+	}{{session, &res.Session}, {authorState.sample, &res.Sample}} {
+		rep, err := replay.Replay(context.Background(), bytes.NewReader(l.log), replay.Options{
+			Policy: edited, Baseline: authorState.base, Workers: 1, Examples: impactExamples, Members: 1,
+			Label: "edited", BaselineLabel: "baseline",
+		})
+		if err != nil {
+			return nil, err
+		}
+		*l.out = rep
+	}
+	authorState.session, authorState.edited = session, edited
+	res.Micros = time.Since(t0).Microseconds()
+	return res, nil
 }
 
 // explainLine explains, under both policies of the last impact run, the
-// decision recorded on a line of its log.
-func explainLine(line int) (any, error) {
+// decision recorded on a line of the session's log or of the sample.
+func explainLine(source string, line int) (any, error) {
 	if authorState.edited == nil {
 		return nil, errors.New("no impact run yet")
 	}
-	sc := bufio.NewScanner(bytes.NewReader(authorState.log))
+	log := authorState.sample
+	if source == "session" {
+		log = authorState.session
+	}
+	sc := bufio.NewScanner(bytes.NewReader(log))
 	sc.Buffer(make([]byte, 0, 64<<10), replay.MaxLineBytes)
 	for n := 1; sc.Scan(); n++ {
 		if n != line {

@@ -13,7 +13,7 @@ import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirro
 import {
   syntaxHighlighting, defaultHighlightStyle, foldGutter, foldKeymap, indentOnInput, bracketMatching,
 } from "@codemirror/language";
-import { lintGutter, setDiagnostics, lintKeymap } from "@codemirror/lint";
+import { lintGutter, setDiagnostics, lintKeymap, forEachDiagnostic } from "@codemirror/lint";
 import { autocompletion, completionKeymap, closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 import { yaml } from "@codemirror/lang-yaml";
@@ -139,6 +139,15 @@ function create(parent, { doc = "", onChange = () => {} } = {}) {
     },
     setProblems(errors, warnings) {
       view.dispatch(setDiagnostics(view.state, toDiagnostics(view.state.doc, errors, warnings)));
+    },
+    // diagnostics lists what the editor shows: {line, column, severity, message}.
+    diagnostics() {
+      const out = [];
+      forEachDiagnostic(view.state, (d, from) => {
+        const ln = view.state.doc.lineAt(from);
+        out.push({ line: ln.number, column: from - ln.from + 1, severity: d.severity, message: d.message });
+      });
+      return out;
     },
     gotoLine(line, col = 1) {
       const ln = view.state.doc.line(Math.min(Math.max(1, line), view.state.doc.lines));
