@@ -121,8 +121,10 @@ async function boot() {
     performance.mark("cr:wasm-ready");
     state.sim = globalThis.connrulesSim;
     state.seed = seed;
-    state.author = startAuthor();
     start(seed, index[0]);
+    // The workers start after the first decision, not to compete with it.
+    state.author = startAuthor("impact-worker.js");
+    state.linter = startAuthor("impact-worker.js?lint"); // the warnings never queue behind a replay
   } catch (e) {
     console.error(e);
     const box = $("#loading");
@@ -342,12 +344,12 @@ function gotoLine(line, col = 1) {
   state.editor.gotoLine(line, col);
 }
 
-// startAuthor starts the worker that runs the lint warnings and the
-// impact replay (impact-worker.js) on its own copy of the module. call(op,
+// startAuthor starts a worker that runs the lint warnings or the impact
+// replay (impact-worker.js) on its own copy of the module. call(op,
 // ...args) answers a promise. Without workers, the same calls run here.
-function startAuthor() {
+function startAuthor(url) {
   let w = null;
-  try { w = new Worker("impact-worker.js"); } catch (e) { console.warn("no worker: the impact replay runs on the page", e); }
+  try { w = new Worker(url); } catch (e) { console.warn("no worker: the impact replay runs on the page", e); }
   if (!w) {
     const sample = fetch("sample.jsonl.gz").then((r) => (r.ok ? r.arrayBuffer() : null))
       .then((b) => { if (b) globalThis.connrulesAuthor.setSample(new Uint8Array(b)); }).catch(() => {});
@@ -389,9 +391,9 @@ async function runAuthor() {
   try {
     const t0 = performance.now();
     const session = state.sim.events();
-    // The impact first (the worker answers in order), then the warnings.
+    // Two workers: the impact and the warnings run side by side.
     const rP = state.author.call("impact", state.file, src, state.base.file, state.base.src, session);
-    const wP = state.author.call("lint", state.file, src);
+    const wP = state.linter.call("lint", state.file, src);
     wP.catch(() => {}); // its failure is reported below, after the impact's
     const r = await rP;
     if (gen === state.impactGen) {
@@ -453,6 +455,11 @@ async function explainFlip(source, x) {
   }, el("span", { class: "mark" }, tr.held ? "✓" : "·"), tr.rule, tr.error ? el("span", { class: "err" }, " error: " + tr.error) : null)));
   $("#decision-title").textContent = `Flip: ${x.stage} ${x.sender}${x.recipient ? " → " + x.recipient : ""}`;
   $("#decision-sub").textContent = `${source} log line ${x.line}, at ${fmtTime(x.at, false)}`;
+  const brief = (d) => el("dl", { class: "kv" }, el("dt", {}, "outcome"), el("dd", {}, d.outcome), el("dt", {}, "reason"), el("dd", {}, d.reason),
+    el("dt", {}, "rule"), el("dd", {}, d.rule || "(default)"), el("dt", {}, "message"), el("dd", {}, d.message || ""));
+  $("#sender-view").replaceChildren(el("p", { class: "muted small" }, "A recorded decision, re-decided on its recorded facts: the sender saw"),
+    el("p", {}, r.old.message || "(nothing)"), el("p", { class: "muted small" }, "and would now see"), el("p", {}, r.new.message || "(nothing)"));
+  $("#operator-view").replaceChildren(el("h4", {}, "Before"), brief(r.old), el("h4", {}, "After the edit"), brief(r.new));
   $("#explain").replaceChildren(
     el("div", { class: "flip-explain", dataset: { side: "old" } }, el("h4", {}, `Before (${state.base.file}): ${r.old.outcome}/${r.old.reason}`), trace(r.old)),
     el("div", { class: "flip-explain", dataset: { side: "new" } }, el("h4", {}, `After the edit: ${r.new.outcome}/${r.new.reason}`), trace(r.new)));

@@ -1,6 +1,7 @@
 // The editor's background worker: its own copy of connrules.wasm runs the
 // lint warnings and the impact replay (globalThis.connrulesAuthor, see
 // wasm/js/author.go), so the page answers keystrokes while a replay runs.
+// The page starts two: one for the replay, one ("?lint") for the warnings.
 // Messages: {id, op: "lint"|"impact"|"explain", args: [...]} -> {id, ok} | {id, error}.
 importScripts("wasm_exec.js");
 
@@ -15,6 +16,7 @@ const ready = (async () => {
     inst = await WebAssembly.instantiate(await (await fetch("connrules.wasm")).arrayBuffer(), go.importObject);
   }
   go.run(inst.instance);
+  if (location.search === "?lint") return { sampleLines: 0 }; // the warnings' worker needs no sample
   const sample = await fetch("sample.jsonl.gz").then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null);
   return { sampleLines: sample ? globalThis.connrulesAuthor.setSample(new Uint8Array(sample)) : 0 };
 })();
