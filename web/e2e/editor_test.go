@@ -165,3 +165,28 @@ func replayFlips(t *testing.T, from, to string) int {
 	t.Logf("connrules replay: %d flips (%v)", rep.Flips, time.Since(t0).Round(time.Millisecond))
 	return rep.Flips
 }
+
+// A lint warning (here a param nothing reads) is underlined where the
+// engine puts it, once typing pauses, as a warning and not an error.
+func TestWarningShowsAtItsPosition(t *testing.T) {
+	p := open(t)
+	if !eval[bool](p, `connrulesEditor.replace("params:\n", "params:\n  unused_knob: 3\n")`) {
+		t.Fatal("the editor has no params block")
+	}
+	line := p.lineOf(`l.startsWith("  unused_knob:")`)
+	p.waitLint()
+	p.do(chromedp.Poll[chromedp.Void](`connrulesEditor.diagnostics().some(d => d.severity === "warning" && d.message.includes("unused_knob"))`))
+	for _, d := range eval[[]map[string]any](p, `connrulesEditor.diagnostics()`) {
+		if d["severity"] == "error" {
+			t.Errorf("an error after adding a param: %v", d)
+		}
+		if strings.Contains(d["message"].(string), "unused_knob") {
+			if l, c := int(d["line"].(float64)), int(d["column"].(float64)); l != line || c != 3 {
+				t.Errorf("the warning is at %d:%d, want %d:3: %v", l, c, line, d["message"])
+			}
+		}
+	}
+	if got := eval[[]string](p, `[...document.querySelectorAll(".cm-lintRange-warning")].map(e => e.textContent)`); !contains(got, "unused_knob") {
+		t.Errorf("the warnings underline %q, not unused_knob", got)
+	}
+}
