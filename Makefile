@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/connrules
 
-.PHONY: all build setup test test-go test-e2e lint check demo web e2e screenshots wasm bench bench-peers test-peers clean
+.PHONY: all build setup test test-go test-e2e lint check demo web editor editor-check e2e screenshots wasm bench bench-peers test-peers clean
 
 all: build
 
@@ -19,7 +19,7 @@ setup:
 ## test: the set-up, then every test: the Go packages (with PostgreSQL when
 ## .ci/postgres.sh exists) and the policies' own tests beside the browser
 ## tests. It fails if the tests changed the work tree.
-test: setup build web
+test: setup build web editor-check
 	@before=$$({ git status --porcelain; git diff; } 2>/dev/null | sha1sum); \
 	$(MAKE) --no-print-directory -j2 --output-sync=line test-go test-e2e || exit $$?; \
 	after=$$({ git status --porcelain; git diff; } 2>/dev/null | sha1sum); \
@@ -57,6 +57,8 @@ DEMO_ADDR ?= 127.0.0.1:8080
 demo: web
 	$(GO) run ./cmd/connrules-serve -addr $(DEMO_ADDR) web
 
+IMPACT_SAMPLE_LINES ?= 6000
+
 ## web: the js module, wasm_exec.js and the policies the page offers, into web/.
 web:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o web/connrules.wasm ./wasm/js
@@ -67,6 +69,22 @@ web:
 	@{ printf '['; sep=''; for f in policies.yaml $$(cd examples/policies && ls *.yaml); do \
 	  n=$$(sed -n 's/^name: *//p' web/policies/$$f | head -n1); printf '%s{"file":"%s","title":"%s"}' "$$sep" "$$f" "$${n:-$$f}"; sep=','; done; \
 	  printf ']\n'; } > web/policies/index.json
+	@# The impact panel's sample: the first $(IMPACT_SAMPLE_LINES) lines of the sample log.
+	gzip -dc examples/events/sample.jsonl.gz | head -n $(IMPACT_SAMPLE_LINES) | gzip -9 -n > web/sample.jsonl.gz
+
+## editor: rebuild the committed CodeMirror bundle web/editor.bundle.js from
+## web/editor (package-lock.json pins every package; needs npm, the demo does not).
+editor:
+	cd web/editor && npm ci --no-audit --no-fund && ./build.sh
+
+## editor-check: fail if web/editor.bundle.js is not what `make editor` builds
+## (after a change to web/editor/src, its packages or docs/reference.json).
+editor-check:
+	@command -v npm >/dev/null || { echo "editor-check: npm is missing (make setup installs it)"; exit 1; }
+	cd web/editor && npm ci --no-audit --no-fund --loglevel=error
+	@tmp=$$(mktemp -d) && web/editor/build.sh "$$tmp/editor.bundle.js" && \
+	  if cmp -s "$$tmp/editor.bundle.js" web/editor.bundle.js; then rm -r "$$tmp"; echo "web/editor.bundle.js is fresh"; \
+	  else rm -r "$$tmp"; echo "web/editor.bundle.js is stale: run make editor and commit it"; exit 1; fi
 
 ## e2e: the browser demo driven in headless Chromium (/usr/bin/chromium); its own module, web/e2e.
 e2e: web test-e2e

@@ -1,10 +1,14 @@
 // connrules playground. The engine and the lifecycle run in the Go
 // WebAssembly module (connrules.wasm): globalThis.connrules is the engine,
-// globalThis.connrulesSim the seeded network (see wasm/js/sim.go). This
-// file only renders and forwards clicks; it never decides anything.
+// globalThis.connrulesSim the seeded network (see wasm/js/sim.go),
+// globalThis.connrulesAuthor the editor's warnings and impact replay
+// (wasm/js/author.go). The editor is CodeMirror 6, bundled into
+// editor.bundle.js from web/editor. This file only renders and forwards
+// clicks; it never decides anything.
 
 const $ = (sel) => document.querySelector(sel);
 const STORE_KEY = "connrules-demo-v1";
+const IMPACT_DELAY_MS = 150; // warnings and impact wait for typing to pause
 const LINT_DELAY_MS = 0; // a timer still coalesces a burst of keystrokes: input events queued during a compile run before it fires
 
 const state = {
@@ -21,7 +25,10 @@ const state = {
   lintTimer: 0,
   saveTimer: 0,
   player: null,
-  errorLines: new Set(),
+  editor: null,         // the CodeMirror editor (web/editor/src/main.js)
+  base: null,           // {file, src} the impact panel compares the edit against
+  impactTimer: 0,
+  impactGen: 0,         // bumped by every edit: a stale impact run is dropped
   perf: {},
 };
 
@@ -115,6 +122,9 @@ async function boot() {
     state.sim = globalThis.connrulesSim;
     state.seed = seed;
     start(seed, index[0]);
+    // The workers start after the first decision, not to compete with it.
+    state.author = startAuthor("impact-worker.js");
+    state.linter = startAuthor("impact-worker.js?lint"); // the warnings never queue behind a replay
   } catch (e) {
     console.error(e);
     const box = $("#loading");
@@ -153,15 +163,16 @@ function start(seed, def) {
     }
   }
   performance.mark("cr:restored");
-  const ed = $("#editor");
-  ed.value = editor;
-  updateGutter();
+  state.base = saved?.base ?? { ...state.good };
+  state.editor = globalThis.ConnrulesEditor.create($("#editor"), { doc: editor, onChange: onEdit });
+  globalThis.connrulesEditor = state.editor; // a hook for the browser tests and the console
   buildVariants();
   buildScenarios();
   bindEvents();
   const v = sim.view();
   fillPickers(v.members);
-  if (ed.value === state.good.src) showPolicyOK(sim.info()); else lint({ initial: true });
+  if (editor === state.good.src) showPolicyOK(sim.info()); else lint({ initial: true });
+  scheduleWarnings();
   render();
   document.body.dataset.ready = "1";
   $("#app").setAttribute("aria-busy", "false");
@@ -189,7 +200,7 @@ function saveNow() {
   if (!state.sim) return;
   try {
     localStorage.setItem(STORE_KEY, JSON.stringify({
-      v: 1, journal: state.sim.journal(), good: state.good, editor: $("#editor").value,
+      v: 1, journal: state.sim.journal(), good: state.good, base: state.base, editor: state.editor.getValue(),
       sender: state.sender, recipient: state.recipient, note: $("#note").value,
     }));
   } catch (e) { console.warn("saving to localStorage failed", e); }
@@ -233,31 +244,22 @@ function buildVariants() {
       title: `Load ${v.file} into the editor`,
       onclick: () => {
         state.file = v.file;
-        $("#editor").value = v.src;
-        updateGutter();
-        for (const b of box.children) b.setAttribute("aria-pressed", String(b.dataset.file === v.file));
+        state.base = { file: v.file, src: v.src };
         state.lastKey = performance.now();
+        state.editor.setValue(v.src);
+        clearTimeout(state.lintTimer); // lint at once: the old policy's figures must not linger
         lint({});
+        for (const b of box.children) b.setAttribute("aria-pressed", String(b.dataset.file === v.file));
         toast(`Loaded ${v.title || v.file}.`);
       },
     }, v.title || v.file));
   }
 }
 
-function updateGutter() {
-  const ed = $("#editor");
-  const n = ed.value.split("\n").length;
-  const g = $("#gutter");
-  if (g.dataset.n !== String(n) || g.dataset.err !== [...state.errorLines].join(",")) {
-    const frag = document.createDocumentFragment();
-    for (let i = 1; i <= n; i++) {
-      frag.append(state.errorLines.has(i) ? el("span", { class: "err" }, String(i)) : String(i), "\n");
-    }
-    g.replaceChildren(frag);
-    g.dataset.n = String(n);
-    g.dataset.err = [...state.errorLines].join(",");
-  }
-  g.scrollTop = ed.scrollTop;
+function onEdit() {
+  state.lastKey = performance.now();
+  state.impactGen++;
+  scheduleLint();
 }
 
 function scheduleLint() {
@@ -268,29 +270,29 @@ function scheduleLint() {
 }
 
 function lint({ initial = false }) {
-  const src = $("#editor").value;
+  const src = state.editor.getValue();
   const res = state.sim.load(state.file, src);
   const st = $("#lint-status");
   const errs = $("#errors");
   errs.replaceChildren();
-  state.errorLines = new Set();
   if (res.ok) {
+    state.editor.setProblems([], []); // the warnings follow once typing pauses
     state.good = { file: state.file, src };
     showPolicyOK(res);
   } else {
     st.className = "editor-status bad";
     const n = res.errors.length;
     $("#policy-state").textContent = `${n} error${n === 1 ? "" : "s"} — the last good policy “${res.name}” is still in force`;
+    state.editor.setProblems(res.errors, []);
     for (const e of res.errors) {
-      state.errorLines.add(e.pos.line);
       errs.append(el("li", { class: "error-item", dataset: { line: e.pos.line, column: e.pos.column } },
         el("button", { type: "button", title: "Go to this line", onclick: () => gotoLine(e.pos.line, e.pos.column) }, `line ${e.pos.line}:${e.pos.column}`),
         " ", e.rule ? `rule “${e.rule}”: ` : "", e.message,
         e.snippet ? el("pre", {}, e.snippet) : null));
     }
   }
-  updateGutter();
   state.last = null;
+  if (res.ok) scheduleWarnings(); else showImpact(null, "The edit does not load: no impact until it does.");
   if (initial) return;
   const tr = performance.now();
   render({ policyOnly: true });
@@ -339,14 +341,130 @@ function runTests() {
 }
 
 function gotoLine(line, col = 1) {
-  const ed = $("#editor");
-  const lines = ed.value.split("\n");
-  let pos = 0;
-  for (let i = 0; i < line - 1 && i < lines.length; i++) pos += lines[i].length + 1;
-  ed.focus();
-  ed.setSelectionRange(pos + Math.max(0, col - 1), pos + (lines[line - 1] || "").length);
-  ed.scrollTop = Math.max(0, (line - 5) * 18);
-  updateGutter();
+  state.editor.gotoLine(line, col);
+}
+
+// startAuthor starts a worker that runs the lint warnings or the impact
+// replay (impact-worker.js) on its own copy of the module. call(op,
+// ...args) answers a promise. Without workers, the same calls run here.
+function startAuthor(url) {
+  let w = null;
+  try { w = new Worker(url); } catch (e) { console.warn("no worker: the impact replay runs on the page", e); }
+  if (!w) {
+    const sample = fetch("sample.jsonl.gz").then((r) => (r.ok ? r.arrayBuffer() : null))
+      .then((b) => { if (b) globalThis.connrulesAuthor.setSample(new Uint8Array(b)); }).catch(() => {});
+    return { call: async (op, ...args) => { await sample; return globalThis.connrulesAuthor[op](...args); } };
+  }
+  let next = 0;
+  const waiting = new Map();
+  w.onmessage = (e) => {
+    const p = waiting.get(e.data.id);
+    waiting.delete(e.data.id);
+    if (!p) return;
+    if (e.data.error !== undefined) p.reject(new Error(e.data.error)); else p.resolve(e.data.ok);
+  };
+  w.onerror = (e) => { console.warn("impact worker", e.message); };
+  return {
+    call: (op, ...args) => new Promise((resolve, reject) => {
+      const id = ++next;
+      waiting.set(id, { resolve, reject });
+      w.postMessage({ id, op, args });
+    }),
+  };
+}
+
+// scheduleWarnings runs the lint warnings and the impact replay once
+// typing pauses, in the worker. One run at a time: an edit while one runs
+// starts the next when it ends, and a stale answer is dropped.
+function scheduleWarnings() {
+  clearTimeout(state.impactTimer);
+  $("#impact").dataset.state = "pending";
+  state.impactTimer = setTimeout(runAuthor, IMPACT_DELAY_MS);
+}
+
+async function runAuthor() {
+  if (state.authorBusy) { state.authorAgain = true; return; }
+  const gen = state.impactGen;
+  const src = state.editor.getValue();
+  if (src !== state.good.src) { $("#impact").dataset.state = "none"; return; } // does not load: lint() shows the errors
+  state.authorBusy = true;
+  try {
+    const t0 = performance.now();
+    const session = state.sim.events();
+    // Two workers: the impact and the warnings run side by side.
+    const rP = state.author.call("impact", state.file, src, state.base.file, state.base.src, session);
+    const wP = state.linter.call("lint", state.file, src);
+    wP.catch(() => {}); // its failure is reported below, after the impact's
+    const r = await rP;
+    if (gen === state.impactGen) {
+      state.perf.impact_ms = performance.now() - t0;
+      showImpact(r);
+      if (state.lastKey) {
+        const ms = performance.now() - state.lastKey;
+        state.perf.keystroke_impact_ms = ms;
+        $("#impact-timing").textContent = `keystroke → impact: ${ms.toFixed(0)} ms (replay ${(r.us / 1000).toFixed(0)} ms, in a worker)`;
+        $("#impact").dataset.ms = ms.toFixed(1);
+      }
+    }
+    const w = await wP;
+    if (gen === state.impactGen) {
+      state.editor.setProblems([], w.warnings);
+      state.perf.warnings_us = w.us;
+      $("#impact").dataset.warnings = String(w.warnings.length);
+    }
+  } catch (e) {
+    if (gen === state.impactGen) showImpact(null, e.message.replace(/^connrulesAuthor: /, ""));
+  } finally {
+    state.authorBusy = false;
+    if (state.authorAgain || gen !== state.impactGen) { state.authorAgain = false; scheduleWarnings(); }
+  }
+}
+
+function showImpact(r, why = "") {
+  const box = $("#impact");
+  const sum = $("#impact-summary");
+  const list = $("#impact-flips");
+  list.replaceChildren();
+  if (!r) { box.dataset.state = "none"; sum.textContent = why; return; }
+  const n = r.session.flips + r.sample.flips;
+  const m = r.session.decisions + r.sample.decisions;
+  box.dataset.state = "done";
+  box.dataset.flips = String(n);
+  box.dataset.sampleFlips = String(r.sample.flips);
+  box.dataset.sessionFlips = String(r.session.flips);
+  sum.replaceChildren(el("strong", {}, `This edit changes ${n} of ${m} decisions`),
+    ` against “${state.base.file}”: ${r.session.flips} of ${r.session.decisions} in this session, ${r.sample.flips} of ${r.sample.decisions} in the sample log.`);
+  for (const [source, rep] of [["session", r.session], ["sample", r.sample]]) {
+    for (const t of rep.transitions || []) {
+      list.append(el("li", { class: "flip-group" },
+        el("span", { class: "flip-head" }, `${t.count} × ${t.from.outcome}/${t.from.reason} → ${t.to.outcome}/${t.to.reason}`, el("span", { class: "muted" }, ` (${source})`)),
+        el("span", { class: "flip-ex" }, ...t.examples.map((x) => el("button", {
+          type: "button", class: "btn small ghost", dataset: { source, line: x.line },
+          title: `Explain: ${x.stage} ${x.sender}${x.recipient ? " → " + x.recipient : ""} at ${fmtTime(x.at, false)} (log line ${x.line})`,
+          onclick: () => explainFlip(source, x),
+        }, `${x.sender}${x.recipient ? "→" + x.recipient : ""}`)))));
+    }
+  }
+}
+
+async function explainFlip(source, x) {
+  let r;
+  try { r = await state.author.call("explain", source, x.line); } catch (e) { toast(e.message); return; }
+  const trace = (d) => el("ol", { class: "trace" }, ...(d.trace || []).map((tr) => el("li", {
+    class: (tr.held ? "held" : "") + (tr.rule === d.rule ? " decided" : ""), dataset: { rule: tr.rule, held: tr.held },
+  }, el("span", { class: "mark" }, tr.held ? "✓" : "·"), tr.rule, tr.error ? el("span", { class: "err" }, " error: " + tr.error) : null)));
+  $("#decision-title").textContent = `Flip: ${x.stage} ${x.sender}${x.recipient ? " → " + x.recipient : ""}`;
+  $("#decision-sub").textContent = `${source} log line ${x.line}, at ${fmtTime(x.at, false)}`;
+  const brief = (d) => el("dl", { class: "kv" }, el("dt", {}, "outcome"), el("dd", {}, d.outcome), el("dt", {}, "reason"), el("dd", {}, d.reason),
+    el("dt", {}, "rule"), el("dd", {}, d.rule || "(default)"), el("dt", {}, "message"), el("dd", {}, d.message || ""));
+  $("#sender-view").replaceChildren(el("p", { class: "muted small" }, "A recorded decision, re-decided on its recorded facts: the sender saw"),
+    el("p", {}, r.old.message || "(nothing)"), el("p", { class: "muted small" }, "and would now see"), el("p", {}, r.new.message || "(nothing)"));
+  $("#operator-view").replaceChildren(el("h4", {}, "Before"), brief(r.old), el("h4", {}, "After the edit"), brief(r.new));
+  $("#explain").replaceChildren(
+    el("div", { class: "flip-explain", dataset: { side: "old" } }, el("h4", {}, `Before (${state.base.file}): ${r.old.outcome}/${r.old.reason}`), trace(r.old)),
+    el("div", { class: "flip-explain", dataset: { side: "new" } }, el("h4", {}, `After the edit: ${r.new.outcome}/${r.new.reason}`), trace(r.new)));
+  $("#explain-box").open = true;
+  $("#explain-box").scrollIntoView({ block: "nearest" });
 }
 
 // ---------- actions ----------
@@ -355,6 +473,7 @@ function act(cmd, { quiet = false, persist = true } = {}) {
   try {
     const r = state.sim.do(cmd);
     if (persist) save();
+    scheduleWarnings(); // the session's log grew: its decisions count in the impact
     return r;
   } catch (e) {
     if (!quiet) toast(e.message.replace(/^connrulesSim: /, ""));
@@ -390,9 +509,6 @@ function jumpToNextReset() {
 }
 
 function bindEvents() {
-  const ed = $("#editor");
-  ed.addEventListener("input", () => { state.lastKey = performance.now(); updateGutter(); scheduleLint(); });
-  ed.addEventListener("scroll", () => { $("#gutter").scrollTop = ed.scrollTop; });
   // A note is written to one recipient: a new pair starts with none.
   $("#sender").addEventListener("change", (e) => { state.sender = e.target.value; pairChanged(); });
   $("#recipient").addEventListener("change", (e) => { state.recipient = e.target.value; pairChanged(); });

@@ -114,7 +114,7 @@ func TestYAMLErrorKeepsLastGoodPolicy(t *testing.T) {
 	// First a good edit (daily 30 -> 1), then a broken one on another line.
 	p.typeAt("free:    {daily: ", 2, "1")
 	p.waitLint()
-	line := eval[int](p, `document.querySelector("#editor").value.split("\n").findIndex(l => l.startsWith("  max_pending_per_pair:")) + 1`)
+	line := p.lineOf(`l.startsWith("  max_pending_per_pair:")`)
 	p.typeAt("  max_pending_per_pair: 1", 0, ": 2")
 	p.waitLint()
 	state := p.text("#policy-state")
@@ -128,9 +128,8 @@ func TestYAMLErrorKeepsLastGoodPolicy(t *testing.T) {
 	if !strings.Contains(p.text("#errors"), "mapping values are not allowed") {
 		t.Errorf("error message: %q", p.text("#errors"))
 	}
-	gutterErr := eval[string](p, `document.querySelector("#gutter .err")?.textContent || ""`)
-	if gutterErr != fmt.Sprint(line) {
-		t.Errorf("gutter marks line %q, want %d", gutterErr, line)
+	if got := p.gutterErrorLine(); got != line {
+		t.Errorf("the lint gutter marks line %d, want %d", got, line)
 	}
 	// The last good policy (daily 1) still decides: the second invitation
 	// today is refused.

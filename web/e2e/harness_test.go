@@ -342,22 +342,28 @@ func (p *page) connect() string {
 }
 
 // typeAt puts the caret after the first occurrence of anchor in the
-// editor, selecting del characters after it, and types s with real key
-// events.
+// editor (CodeMirror, through the page's window.connrulesEditor hook),
+// selecting del characters after it, and types s with real key events.
 func (p *page) typeAt(anchor string, del int, s string) {
 	p.t.Helper()
 	ok := eval[bool](p, fmt.Sprintf(`(() => {
-		const ed = document.querySelector("#editor");
-		const i = ed.value.indexOf(%q);
+		const v = connrulesEditor.view;
+		const i = v.state.doc.toString().indexOf(%q);
 		if (i < 0) return false;
-		ed.focus();
-		ed.setSelectionRange(i + %d, i + %d + %d);
+		v.focus();
+		v.dispatch({selection: {anchor: i + %d, head: i + %d + %d}, scrollIntoView: true});
 		return true;
 	})()`, anchor, len(anchor), len(anchor), del))
 	if !ok {
 		p.t.Fatalf("the editor has no %q", anchor)
 	}
 	p.do(chromedp.KeyEvent(s))
+}
+
+// lineOf is the 1-based line of the editor's text where match(line) first holds.
+func (p *page) lineOf(match string) int {
+	p.t.Helper()
+	return eval[int](p, `connrulesEditor.getValue().split("\n").findIndex(l => `+match+`) + 1`)
 }
 
 // waitLint waits until the editor's status has settled.

@@ -73,7 +73,7 @@ func TestTestCountFollowsThePolicy(t *testing.T) {
 // hint about the brace, not the advice to quote an expression.
 func TestMissingBraceHint(t *testing.T) {
 	p := open(t)
-	line := eval[int](p, `document.querySelector("#editor").value.split("\n").findIndex(l => l.includes("free:    {daily: ")) + 1`)
+	line := p.lineOf(`l.includes("free:    {daily: ")`)
 	p.typeAt("free:    ", 1, kb.Delete) // select the "{" and delete it
 	p.waitLint()
 	item := eval[map[string]string](p, `(() => { const e = document.querySelector("#errors .error-item"); return e ? {line: e.dataset.line, column: e.dataset.column, text: e.innerText} : {}; })()`)
