@@ -1036,7 +1036,16 @@ const SCENARIOS = [
           const r = act({ op: "ignore", id: inv });
           return r ? "ignored" : "failed";
         }]);
-        s.push([`alice tries again at once`, () => inviteStep("alice", "grace")]);
+        // grace's ignore is never shown to alice: her invitation still reads
+        // pending, so only after withdrawing it does the cooldown answer.
+        s.push([`alice tries again at once: hers still looks pending`, () => inviteStep("alice", "grace")]);
+        s.push([`alice withdraws it`, () => {
+          const inv = (state.sim.view("alice", "grace").sent || []).find((i) => i.to === "grace" && i.status === "pending");
+          if (!inv) return "nothing pending";
+          const r = act({ op: "withdraw", id: inv.id });
+          return r ? "withdrawn" : "failed";
+        }]);
+        s.push([`alice tries again`, () => inviteStep("alice", "grace")]);
         if (n < 3) s.push([`Jump to the end of the wait`, () => { const t = lastRetry(); if (!t) return "no wait"; act({ op: "set_time", time: t }); return fmtTime(t, false); }]);
       }
       return s;
