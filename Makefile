@@ -1,4 +1,5 @@
 # connrules: `make demo` runs the main job, `make test` does the set-up and runs every test.
+SHELL := /bin/bash
 GO ?= go
 BIN := bin/connrules
 
