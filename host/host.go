@@ -73,6 +73,10 @@ var (
 	ErrNoPolicy = errors.New("host: no policy loaded")
 	// ErrClosed means the Engine was closed.
 	ErrClosed = errors.New("host: engine closed")
+	// ErrTooLarge means a JSON request or batch was refused before it was
+	// copied into an instance: over rules.MaxRequestBytes for one request,
+	// over MaxBatchBytes for a batch.
+	ErrTooLarge = errors.New("host: request too large")
 )
 
 // GuestError is a call the module refused, such as a malformed batch. The
@@ -437,6 +441,10 @@ func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain boo
 // invalid_request decision, not an error. On an error the bytes are a
 // fail-closed service_unavailable decision, as Decide's are.
 func (e *Engine) DecideJSON(ctx context.Context, req []byte, explain bool) ([]byte, error) {
+	if len(req) > rules.MaxRequestBytes {
+		// Refused before the copy: natively it would be invalid_request.
+		return unavailableJSON(nil, nil), fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, len(req), rules.MaxRequestBytes)
+	}
 	var res []byte
 	err := e.call(ctx, "decide", func(inst *instance) error {
 		out, err := inst.call(ctx, inst.fDecide, req, jsonFlags(explain))
@@ -513,11 +521,18 @@ func (e *Engine) decideBatch(ctx context.Context, reqs []*rules.Request, explain
 	return ds, nil
 }
 
+// MaxBatchBytes is the largest JSON batch DecideBatchJSON copies into an
+// instance (of 64 MiB by default): larger ones are refused with ErrTooLarge.
+const MaxBatchBytes = 16 << 20
+
 // DecideBatchJSON decides a JSON array of requests and returns the JSON
 // array of decisions as the module wrote it. On an error the bytes are an
 // array of fail-closed decisions, one per request, or nil when the input
 // is not an array.
 func (e *Engine) DecideBatchJSON(ctx context.Context, reqs []byte, explain bool) ([]byte, error) {
+	if len(reqs) > MaxBatchBytes {
+		return nil, fmt.Errorf("%w: a batch of %d bytes, over the limit of %d", ErrTooLarge, len(reqs), MaxBatchBytes)
+	}
 	var res []byte
 	err := e.call(ctx, "decide_batch", func(inst *instance) error {
 		out, err := inst.call(ctx, inst.fBatch, reqs, jsonFlags(explain))

@@ -39,6 +39,9 @@ func DecodeRequestFast(data []byte) (*Request, error) {
 // encoding/json decoded before it gave up, so a known r.Stage can still
 // pick the stage's fail-closed outcome. r should be zero on entry.
 func UnmarshalRequest(data []byte, r *Request) error {
+	if err := checkRequestSize(data); err != nil {
+		return err
+	}
 	d := fastDec{b: data}
 	if d.request(r) {
 		return nil
@@ -47,8 +50,19 @@ func UnmarshalRequest(data []byte, r *Request) error {
 	return unmarshalRequestSlow(data, r)
 }
 
+// checkRequestSize refuses a request over [MaxRequestBytes] before it is parsed.
+func checkRequestSize(data []byte) error {
+	if len(data) > MaxRequestBytes {
+		return &FactsError{Msg: fmt.Sprintf("the request is %d bytes, over the limit of %d", len(data), MaxRequestBytes)}
+	}
+	return nil
+}
+
 // unmarshalRequestSlow is DecodeRequest's decoding half.
 func unmarshalRequestSlow(data []byte, r *Request) error {
+	if err := checkRequestSize(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(r); err != nil {

@@ -33,6 +33,10 @@ const (
 	// MaxFactsText is the longest text a request may carry in one field,
 	// in bytes: a note, a company, an id.
 	MaxFactsText = 10_000
+	// MaxRequestBytes is the largest request, as JSON, that is decoded at
+	// all: a bigger one is invalid_request before any of it is parsed, so a
+	// hostile body cannot exhaust a wasm instance's memory.
+	MaxRequestBytes = 1 << 20
 	// maxRepeat is the longest string repeat() may build, in bytes.
 	maxRepeat = 1 << 20
 	// unknownLen is the length assumed for a list computed at run time

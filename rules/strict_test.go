@@ -1,6 +1,8 @@
 package rules_test
 
 import (
+	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -67,5 +69,29 @@ func TestStrictKeepsStage(t *testing.T) {
 	}
 	if d := loadDefault(t).Invalid(r.Stage, err); d.Outcome != "hold" {
 		t.Fatalf("got %+v", d)
+	}
+}
+
+// TestRequestTooLarge: a request over MaxRequestBytes is invalid_request
+// before any of it is parsed, by both decoders, with the same error.
+func TestRequestTooLarge(t *testing.T) {
+	big := append([]byte(`{"note":"`), bytes.Repeat([]byte("x"), rules.MaxRequestBytes)...)
+	big = append(big, `"}`...)
+	_, errSlow := rules.DecodeRequest(big)
+	var r rules.Request
+	errFast := rules.UnmarshalRequest(big, &r)
+	var fe *rules.FactsError
+	if !errors.As(errSlow, &fe) || errFast == nil || errSlow.Error() != errFast.Error() {
+		t.Fatalf("DecodeRequest: %v; UnmarshalRequest: %v", errSlow, errFast)
+	}
+	if !strings.Contains(errSlow.Error(), "over the limit of 1048576") {
+		t.Errorf("error does not name the limit: %v", errSlow)
+	}
+	// One byte under the limit is parsed (and here valid JSON, so the
+	// error, if any, is about the facts, not the size).
+	ok := append([]byte(`{"note":"`), bytes.Repeat([]byte("x"), rules.MaxRequestBytes-11)...)
+	ok = append(ok, `"}`...)
+	if _, err := rules.DecodeRequest(ok); err != nil && strings.Contains(err.Error(), "over the limit of 1048576") {
+		t.Errorf("a request of %d bytes was refused for its size: %v", len(ok), err)
 	}
 }
