@@ -33,11 +33,13 @@ type holeFn func(q *Request, buf []byte) ([]byte, error)
 type Fallback struct {
 	// Stage and Rule locate the expression; What is when, message,
 	// retry_after or until.
-	Stage, Rule, What string
+	Stage string `json:"stage"`
+	Rule  string `json:"rule"`
+	What  string `json:"what"`
 	// Pos is the rule's position in the policy file.
-	Pos Position
+	Pos Position `json:"pos"`
 	// Why names the first node the back end does not cover.
-	Why string
+	Why string `json:"why"`
 }
 
 // Fallbacks lists the expressions that run on expr's VM instead of the
