@@ -277,8 +277,10 @@ func (m *Member) validate(path string) error {
 	if err := counts(path+".received", windowNames, c.Hour, c.Day, c.Week, c.Month); err != nil {
 		return err
 	}
-	if err := validTime(path+".restricted_until", m.RestrictedUntil); err != nil {
-		return err
+	// The path is built only for an error: concatenating it on every
+	// decision was an allocation per member.
+	if t := m.RestrictedUntil; !t.IsZero() && !representable(t) {
+		return validTime(path+".restricted_until", t)
 	}
 	for i, s := range [...]string{m.ID, m.Tier, m.Company, m.School} {
 		if len(s) > MaxFactsText {
