@@ -333,66 +333,55 @@ func tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
 		vals[iter.Key().String()] = v
 	}
 	key := t.key
-	look := func(r *Request, e string) (any, error) {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	// A table has a few entries: comparing the key with each is faster
+	// than hashing it.
+	find := func(r *Request, e string) (int, error) {
 		s, err := key(r, e)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		v, ok := vals[s]
-		if !ok {
-			return nil, errTyped
+		for i, k := range keys {
+			if k == s {
+				return i, nil
+			}
 		}
-		return v, nil
+		return 0, errTyped
 	}
 	switch k {
 	case kInt:
-		m := typedMap[int](vals)
-		return tval{k: k, i: func(r *Request, e string) (int, error) {
-			s, err := key(r, e)
-			if err != nil {
-				return 0, err
-			}
-			v, ok := m[s]
-			if !ok {
-				return 0, errTyped
-			}
-			return v, nil
-		}}, nil
+		return tval{k: k, i: tableOf[int](find, keys, vals)}, nil
 	case kDur:
-		m := typedMap[time.Duration](vals)
-		return tval{k: k, d: func(r *Request, e string) (time.Duration, error) {
-			s, err := key(r, e)
-			if err != nil {
-				return 0, err
-			}
-			v, ok := m[s]
-			if !ok {
-				return 0, errTyped
-			}
-			return v, nil
-		}}, nil
+		return tval{k: k, d: tableOf[time.Duration](find, keys, vals)}, nil
 	case kFloat:
-		return tval{k: k, f: func(r *Request, e string) (float64, error) { v, err := look(r, e); f, _ := v.(float64); return f, err }}, nil
+		return tval{k: k, f: tableOf[float64](find, keys, vals)}, nil
 	case kBool:
-		return tval{k: k, b: func(r *Request, e string) (bool, error) { v, err := look(r, e); b, _ := v.(bool); return b, err }}, nil
+		return tval{k: k, b: tableOf[bool](find, keys, vals)}, nil
 	case kString:
-		return tval{k: k, s: func(r *Request, e string) (string, error) { v, err := look(r, e); s, _ := v.(string); return s, err }}, nil
+		return tval{k: k, s: tableOf[string](find, keys, vals)}, nil
 	case kStrings:
-		return tval{k: k, ss: func(r *Request, e string) ([]string, error) {
-			v, err := look(r, e)
-			s, _ := v.([]string)
-			return s, err
-		}}, nil
+		return tval{k: k, ss: tableOf[[]string](find, keys, vals)}, nil
 	}
 	return tval{}, uncovered(n, "table field of this type")
 }
 
-func typedMap[T any](vals map[string]any) map[string]T {
-	m := make(map[string]T, len(vals))
-	for k, v := range vals {
-		m[k] = v.(T)
+// tableOf reads one field of the entry find picks.
+func tableOf[T any](find func(*Request, string) (int, error), keys []string, vals map[string]any) func(*Request, string) (T, error) {
+	col := make([]T, len(keys))
+	for i, k := range keys {
+		col[i] = vals[k].(T)
 	}
-	return m
+	return func(r *Request, e string) (T, error) {
+		i, err := find(r, e)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return col[i], nil
+	}
 }
 
 func pairField(n ast.Node, path string) (tval, error) {
