@@ -86,6 +86,11 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
 	}
 	st := p.stages[req.Stage]
+	if st.typed != nil && !explain {
+		if d, ok := p.decideTyped(st, req); ok {
+			return d
+		}
+	}
 	rn := vms.Get().(*runner)
 	defer vms.Put(rn)
 	m := &rn.VM

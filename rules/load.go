@@ -72,6 +72,8 @@ type Policy struct {
 	params   any
 	tiers    map[string]bool // keys of params.tiers, when the policy has a tier table
 	tierList string
+	// fallbacks are the expressions the typed back end leaves to the VM.
+	fallbacks []Fallback
 }
 
 type stage struct {
@@ -81,6 +83,8 @@ type stage struct {
 	// chain is every rule in one program, run against factsValue when
 	// there is a recipient: it returns the first match's index or -1.
 	chain *vm.Program
+	// typed is the stage on the typed back end (typed_plan.go), or nil.
+	typed *typedStage
 }
 
 type outcomeSpec struct {
@@ -135,6 +139,8 @@ type loader struct {
 	opts    []expr.Option
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
+	// tableVals maps a lookup function's name to its table.
+	tableVals map[string]reflect.Value
 	// paramTypes names the generated params types for error messages.
 	paramTypes map[string]paramType
 	// compiled counts the expression nodes compiled so far, lets inlined,
@@ -479,6 +485,7 @@ func (l *loader) stage(name string, n *yaml.Node) {
 	l.p.stages[name] = st
 	if len(l.errs) == 0 {
 		l.chain(st)
+		l.typedCompile(st)
 	}
 }
 
@@ -666,6 +673,10 @@ func (l *loader) tableFuncs(v reflect.Value, path string) {
 			l.tables = map[uintptr]string{}
 		}
 		l.tables[v.Pointer()] = name
+		if l.tableVals == nil {
+			l.tableVals = map[string]reflect.Value{}
+		}
+		l.tableVals[name] = v
 		where := path
 		sig := reflect.FuncOf([]reflect.Type{typString}, []reflect.Type{v.Type().Elem()}, false)
 		l.opts = append(l.opts, expr.Function(name, func(args ...any) (any, error) {

@@ -113,14 +113,17 @@ type lintReport struct {
 	lintFile
 	Warnings []*rules.Warning `json:"warnings"`
 	Coverage *rules.Coverage  `json:"coverage,omitempty"`
+	// Fallbacks, with --verbose: the expressions on expr's VM.
+	Fallbacks []rules.Fallback `json:"fallbacks,omitempty"`
 }
 
 func runLintAuthoring(ctx context.Context, e *Env, args []string) int {
-	fs := newFlags(e, "lint", "[--format text|json] [--warnings=false] [--fail-on-warnings] [--require-coverage] FILE...")
+	fs := newFlags(e, "lint", "[--format text|json] [--warnings=false] [--fail-on-warnings] [--require-coverage] [--verbose] FILE...")
 	format := fs.String("format", "text", "output format: text or json")
 	warnings := fs.Bool("warnings", true, "search for unreachable rules, always-true/false conditions, unused params and lets, retry_after before now")
 	failOnWarnings := fs.Bool("fail-on-warnings", false, "exit 1 when there are warnings")
 	requireCoverage := fs.Bool("require-coverage", false, "fail unless the policy's tests decide every rule and hold every branch")
+	verbose := fs.Bool("verbose", false, "list the expressions that run on expr's VM instead of the typed back end, and why")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage
@@ -129,7 +132,7 @@ func runLintAuthoring(ctx context.Context, e *Env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if !*requireCoverage && !*warnings {
+	if !*requireCoverage && !*warnings && !*verbose {
 		return runLint(ctx, e, append([]string{"--format", *format}, files...))
 	}
 	// Run lint into a buffer, so its JSON can carry the additions.
@@ -161,6 +164,15 @@ func runLintAuthoring(ctx context.Context, e *Env, args []string) int {
 				if ok && len(ws) > 0 {
 					fmt.Fprintf(e.Stderr, "%s: %d warning%s\n", f, len(ws), plural(len(ws)))
 				}
+			}
+		}
+		if *verbose {
+			fbs, loaded := fallbacksOf(f)
+			if i < len(reports) {
+				reports[i].Fallbacks = fbs
+			}
+			if *format == "text" && loaded {
+				writeFallbacks(e.Stderr, f, fbs)
 			}
 		}
 		if !*requireCoverage {

@@ -1,0 +1,251 @@
+package rules
+
+import (
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+)
+
+// typedStage is a stage compiled by the typed back end. It exists only
+// when every rule's condition is covered; a rule's message, retry_after
+// and effect times are typed where covered (complete), else a decision
+// that matches that rule is made by the VM.
+type typedStage struct {
+	when  []fnBool
+	rules []typedRule
+}
+
+type typedRule struct {
+	complete bool
+	holes    []holeFn
+	retry    fnTime
+	until    []fnTime
+}
+
+// holeFn appends a message hole's value, formatted as formatValue does.
+type holeFn func(q *Request, buf []byte) ([]byte, error)
+
+// Fallback is an expression that the typed back end does not cover and
+// expr's VM evaluates instead.
+type Fallback struct {
+	// Stage and Rule locate the expression; What is when, message,
+	// retry_after or until.
+	Stage string `json:"stage"`
+	Rule  string `json:"rule"`
+	What  string `json:"what"`
+	// Pos is the rule's position in the policy file.
+	Pos Position `json:"pos"`
+	// Why names the first node the back end does not cover.
+	Why string `json:"why"`
+}
+
+// Fallbacks lists the expressions that run on expr's VM instead of the
+// typed back end, and why. A stage with any such condition runs wholly on
+// the VM; an uncovered message or time only for the rule it belongs to.
+func (p *Policy) Fallbacks() []Fallback { return p.fallbacks }
+
+// typedCompile builds the typed stage from the programs expr compiled.
+func (l *loader) typedCompile(st *stage) {
+	c := &tcomp{cal: l.p.cal, tables: l.tableVals}
+	miss := func(r *rule, what string, err error) {
+		l.p.fallbacks = append(l.p.fallbacks, Fallback{Stage: st.name, Rule: r.id, What: what, Pos: r.pos, Why: err.Error()})
+	}
+	ts := &typedStage{}
+	whole := true
+	for _, r := range st.rules {
+		f, err := c.condition(r.when)
+		if err != nil {
+			miss(r, "when", err)
+			whole = false
+			continue
+		}
+		ts.when = append(ts.when, f)
+		tr := typedRule{complete: true}
+		for _, prog := range r.msg.progs {
+			h, err := c.hole(l.p, prog)
+			if err != nil {
+				miss(r, "message", err)
+				tr.complete = false
+				break
+			}
+			tr.holes = append(tr.holes, h)
+		}
+		if r.retry != nil {
+			if tr.retry, err = c.timeOf(r.retry); err != nil {
+				miss(r, "retry_after", err)
+				tr.complete = false
+			}
+		}
+		for _, e := range r.effects {
+			if e.until == nil {
+				tr.until = append(tr.until, nil)
+				continue
+			}
+			u, err := c.timeOf(e.until)
+			if err != nil {
+				miss(r, "until", err)
+				tr.complete = false
+			}
+			tr.until = append(tr.until, u)
+		}
+		ts.rules = append(ts.rules, tr)
+	}
+	if whole {
+		st.typed = ts
+	}
+}
+
+func (c *tcomp) condition(prog *vm.Program) (fnBool, error) {
+	v, err := c.compile(prog.Node())
+	if err != nil {
+		return nil, err
+	}
+	if v.k != kBool {
+		return nil, &notCovered{why: "the condition is not typed bool"}
+	}
+	return v.b, nil
+}
+
+func (c *tcomp) timeOf(prog *vm.Program) (fnTime, error) {
+	v, err := c.compile(prog.Node())
+	if err != nil {
+		return nil, err
+	}
+	if v.k != kTime {
+		return nil, &notCovered{why: "the expression is not typed time"}
+	}
+	return v.t, nil
+}
+
+func (c *tcomp) hole(p *Policy, prog *vm.Program) (holeFn, error) {
+	v, err := c.compile(prog.Node())
+	if err != nil {
+		return nil, err
+	}
+	loc := p.cal.Loc
+	switch v.k {
+	case kString:
+		f := v.s
+		return func(q *Request, b []byte) ([]byte, error) { s, err := f(q, ""); return append(b, s...), err }, nil
+	case kInt:
+		f := v.i
+		return func(q *Request, b []byte) ([]byte, error) {
+			x, err := f(q, "")
+			return strconv.AppendInt(b, int64(x), 10), err
+		}, nil
+	case kFloat:
+		f := v.f
+		return func(q *Request, b []byte) ([]byte, error) {
+			x, err := f(q, "")
+			return strconv.AppendFloat(b, x, 'f', -1, 64), err
+		}, nil
+	case kTime:
+		f := v.t
+		return func(q *Request, b []byte) ([]byte, error) {
+			x, err := f(q, "")
+			return x.In(loc).AppendFormat(b, "Jan 2, 2006 3:04 PM MST"), err
+		}, nil
+	case kDur:
+		f := v.d
+		return func(q *Request, b []byte) ([]byte, error) {
+			x, err := f(q, "")
+			return append(b, humanDuration(x)...), err
+		}, nil
+	case kBool:
+		f := v.b
+		return func(q *Request, b []byte) ([]byte, error) { x, err := f(q, ""); return strconv.AppendBool(b, x), err }, nil
+	}
+	return nil, &notCovered{why: "a message hole of this type"}
+}
+
+// decideTyped decides on the typed back end. ok is false when an
+// expression failed or the matching rule is not wholly typed: the caller
+// then decides on the VM, which gives expr's own errors.
+func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
+	ts := st.typed
+	idx := -1
+	for i, f := range ts.when {
+		held, err := f(req, "")
+		if err != nil {
+			return d, false
+		}
+		if held {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}, true
+	}
+	r, tr := st.rules[idx], &ts.rules[idx]
+	if !tr.complete {
+		return d, false
+	}
+	d = Decision{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
+	if len(tr.holes) == 0 {
+		if len(r.msg.lits) > 0 {
+			d.Message = r.msg.lits[0]
+		}
+	} else {
+		n := 0
+		for _, s := range r.msg.lits {
+			n += len(s)
+		}
+		buf := make([]byte, 0, n+16*len(tr.holes))
+		var err error
+		for i, h := range tr.holes {
+			buf = append(buf, r.msg.lits[i]...)
+			if buf, err = h(req, buf); err != nil {
+				return d, false
+			}
+		}
+		buf = append(buf, r.msg.lits[len(r.msg.lits)-1]...)
+		d.Message = unsafeString(buf)
+	}
+	var err error
+	if tr.retry != nil {
+		if d.RetryAfter, err = p.typedTime(tr.retry, req); err != nil {
+			return d, false
+		}
+	}
+	if len(r.effects) > 0 {
+		d.Effects = make([]Effect, 0, len(r.effects))
+		for i, e := range r.effects {
+			ef := Effect{Kind: e.kind, Subject: e.subject}
+			if u := tr.until[i]; u != nil {
+				if ef.Until, err = p.typedTime(u, req); err != nil {
+					return d, false
+				}
+			}
+			d.Effects = append(d.Effects, ef)
+		}
+	}
+	return d, true
+}
+
+func (p *Policy) typedTime(f fnTime, req *Request) (time.Time, error) {
+	t, err := f(req, "")
+	if err != nil {
+		return t, err
+	}
+	t = t.In(p.cal.Loc)
+	if !representable(t) {
+		return t, errTyped
+	}
+	return t, nil
+}
+
+// unsafeString keeps the message's buffer as its string: nothing else
+// holds the buffer, so it never changes.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// nodeOf is the checked tree of a program, for tests.
+func nodeOf(prog *vm.Program) ast.Node { return prog.Node() }
