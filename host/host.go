@@ -479,6 +479,9 @@ func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain boo
 		if used != nil {
 			used(inst.pol)
 		}
+		if guest.IsWireDecision(out) {
+			return guest.DecodeWireDecision(out, &d)
+		}
 		return rules.UnmarshalDecision(out, &d)
 	})
 	if err != nil {
@@ -629,7 +632,7 @@ func jsonFlags(explain bool) uint32 {
 func encodeRequest(b []byte, req *rules.Request, explain bool) ([]byte, uint32, error) {
 	flags := jsonFlags(explain)
 	if w, err := guest.AppendWire(b, req); err == nil {
-		return w, flags | guest.FlagWire, nil
+		return w, flags | guest.FlagWire | guest.FlagWireOut, nil
 	}
 	b, err := req.AppendJSON(b[:0])
 	return b, flags, err

@@ -38,6 +38,9 @@ import (
 const (
 	FlagExplain = 1 << 0
 	FlagWire    = 1 << 1
+	// FlagWireOut asks decide (not decide_batch) to answer a decision
+	// without a trace in the wire format (wireout.go).
+	FlagWireOut = 1 << 2
 )
 
 // 2: soft_banned_until, title and the titles lists; 3: time kind 2.
