@@ -45,6 +45,13 @@ func benchRequest() *rules.Request {
 	}
 }
 
+// benchEarlyRequest has no recipient: an early denial.
+func benchEarlyRequest() *rules.Request {
+	r := benchRequest()
+	r.Recipient = nil
+	return r
+}
+
 func benchEngine(b *testing.B, opts ...Option) *Engine {
 	ctx := context.Background()
 	e, err := New(ctx, opts...)
@@ -92,6 +99,31 @@ func BenchmarkDecide(b *testing.B) {
 			if _, err := e.Decide(ctx, req); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	b.Run("wazero-early", func(b *testing.B) {
+		// An early denial: no recipient, refused by the stage's first check.
+		e := benchEngine(b, WithPoolSize(1))
+		early := benchEarlyRequest()
+		if d, err := e.Decide(ctx, early); err != nil || d.Outcome == "allow" {
+			b.Fatalf("%+v %v", d, err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.Decide(ctx, early); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("native-early", func(b *testing.B) {
+		p, err := rules.Load("policies.yaml", benchPolicy(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		early := benchEarlyRequest()
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Decide(early)
 		}
 	})
 	b.Run("wazero-json", func(b *testing.B) {

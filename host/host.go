@@ -29,6 +29,17 @@
 // Calls already running finish on the policy they started with; every
 // call that starts after Load returns uses the new one.
 //
+// # Compilation cache
+//
+// Compiling the module to machine code takes a second or two. New keeps
+// the compiled code in a per-user cache directory,
+// os.UserCacheDir()/connrules/wazero-<checksum of the module>, so that a
+// second process (a CLI run, a restarted service) starts in tens of
+// milliseconds instead. WithCompilationCache chooses another directory and
+// WithoutCompilationCache turns the cache off. When the default directory
+// cannot be created, New compiles without a cache. A new module gets a new
+// directory; old ones are never read again and may be deleted.
+//
 // # Time
 //
 // The guest never reads the clock: the decision time is the request's now.
@@ -43,6 +54,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -107,7 +121,8 @@ func (e *InstanceError) Unwrap() error { return e.Err }
 type config struct {
 	interrupt bool // compile with WithCloseOnContextDone
 	pool      int
-	cacheDir  string
+	cacheDir  string // "" with noCache false: the default directory
+	noCache   bool
 	memPages  uint32
 	interval  time.Duration
 	stderrLog bool
@@ -122,8 +137,42 @@ func WithPoolSize(n int) Option { return func(c *config) { c.pool = max(n, 1) } 
 
 // WithCompilationCache keeps wazero's compiled code in dir, so the next
 // process skips compiling the module (about a second, down to tens of
-// milliseconds).
-func WithCompilationCache(dir string) Option { return func(c *config) { c.cacheDir = dir } }
+// milliseconds). Without it, New uses DefaultCacheDir.
+func WithCompilationCache(dir string) Option {
+	return func(c *config) { c.cacheDir, c.noCache = dir, false }
+}
+
+// WithoutCompilationCache makes New compile the module without reading or
+// writing any cache directory.
+func WithoutCompilationCache() Option {
+	return func(c *config) { c.cacheDir, c.noCache = "", true }
+}
+
+// DefaultCacheDir is the compilation cache New uses unless told
+// otherwise: os.UserCacheDir()/connrules/wazero-<CRC-32 of Module>, or ""
+// when the system has no cache directory.
+func DefaultCacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(base, "connrules", fmt.Sprintf("wazero-%08x", moduleSum()))
+}
+
+// moduleSum checksums the embedded module once: a few milliseconds, not
+// the tens sha256 would take on every start.
+var moduleSum = sync.OnceValue(func() uint32 { return crc32.ChecksumIEEE(Module) })
+
+// resolveCache fills in the default cache directory, or none when it
+// cannot be created.
+func (c *config) resolveCache() {
+	if c.noCache || c.cacheDir != "" {
+		return
+	}
+	if dir := DefaultCacheDir(); dir != "" && os.MkdirAll(dir, 0o755) == nil {
+		c.cacheDir = dir
+	}
+}
 
 // WithMemoryLimitPages caps each instance's linear memory, in 64 KiB
 // pages. An instance that needs more fails its call and is replaced.
@@ -221,13 +270,15 @@ type Engine struct {
 // rebuild per gap, on one goroutine, never a wait for other callers.
 const rebuildGap = 20 * time.Millisecond
 
-// New compiles the module, or reuses this process's compiled copy, and
-// returns an Engine with no policy. Instances are made on first use.
+// New compiles the module, or reuses this process's compiled copy or the
+// compilation cache's (see the package doc), and returns an Engine with
+// no policy. Instances are made on first use.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	c := config{pool: runtime.GOMAXPROCS(0), memPages: DefaultMemoryLimitPages, interval: 500 * time.Millisecond}
 	for _, o := range opts {
 		o(&c)
 	}
+	c.resolveCache()
 	sh, err := getShared(ctx, c)
 	if err != nil {
 		return nil, err
@@ -428,6 +479,9 @@ func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain boo
 		if used != nil {
 			used(inst.pol)
 		}
+		if guest.IsWireDecision(out) {
+			return guest.DecodeWireDecision(out, &d)
+		}
 		return rules.UnmarshalDecision(out, &d)
 	})
 	if err != nil {
@@ -578,7 +632,7 @@ func jsonFlags(explain bool) uint32 {
 func encodeRequest(b []byte, req *rules.Request, explain bool) ([]byte, uint32, error) {
 	flags := jsonFlags(explain)
 	if w, err := guest.AppendWire(b, req); err == nil {
-		return w, flags | guest.FlagWire, nil
+		return w, flags | guest.FlagWire | guest.FlagWireOut, nil
 	}
 	b, err := req.AppendJSON(b[:0])
 	return b, flags, err

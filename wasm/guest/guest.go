@@ -130,7 +130,13 @@ func (e *Engine) decide(b, raw []byte, flags uint32) ([]byte, error) {
 	if flags&FlagExplain != 0 {
 		return e.p.Explain(&e.req).AppendJSON(b), nil
 	}
-	return e.p.Decide(&e.req).AppendJSON(b), nil
+	d := e.p.Decide(&e.req)
+	if flags&FlagWireOut != 0 {
+		if w, ok := appendWireDecision(b, &d); ok {
+			return w, nil
+		}
+	}
+	return d.AppendJSON(b), nil
 }
 
 // DecideBatch decides a JSON array of requests and answers a JSON array
@@ -151,6 +157,7 @@ func (e *Engine) DecideBatchFlags(reqs []byte, flags uint32) (out []byte, ok boo
 	if e.p == nil {
 		return e.fail(CodeNoPolicy, "no policy loaded: call load first"), false
 	}
+	flags &^= FlagWireOut // a batch answers a JSON array
 	b := append(e.out[:0], '[')
 	n := 0
 	var derr error

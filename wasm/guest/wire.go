@@ -27,6 +27,7 @@ import (
 //	counts   = int(hour) int(day) int(week) int(month)
 //	time     = 0 int(unix seconds) uvarint(nanoseconds)    offset zero, as "Z" in JSON
 //	         | 1 int(unix seconds) uvarint(nanoseconds) int(offset seconds)
+//	         | 2                                           the zero time
 //	list     = uvarint(0) for null | uvarint(n+1) string*n
 //	string   = uvarint(len) bytes;  int = zigzag varint;  float = 8 bytes IEEE 754, little-endian
 //
@@ -37,9 +38,13 @@ import (
 const (
 	FlagExplain = 1 << 0
 	FlagWire    = 1 << 1
+	// FlagWireOut asks decide (not decide_batch) to answer a decision
+	// without a trace in the wire format (wireout.go).
+	FlagWireOut = 1 << 2
 )
 
-const wireVersion = 2 // 2: soft_banned_until, title and the titles lists
+// 2: soft_banned_until, title and the titles lists; 3: time kind 2.
+const wireVersion = 3
 
 var errWire = errors.New("malformed wire request")
 
@@ -103,6 +108,10 @@ func (w *wireEnc) time(t time.Time) {
 		// RFC 3339 drops the seconds of an offset (local mean time
 		// before 1883, say), and with them JSON moves the instant.
 		w.err = errors.New("a zone offset with seconds")
+	}
+	if off == 0 && t.IsZero() {
+		w.b = append(w.b, 2) // most times are unset: one byte, not seven
+		return
 	}
 	if off == 0 {
 		w.b = append(w.b, 0)
@@ -205,6 +214,7 @@ func decodeWire(b []byte, r *rules.Request, c *wireCache) error {
 
 type wireDec struct {
 	b   []byte
+	s   string // b as a string, made once on the first string that needs it
 	i   int
 	bad bool
 	c   *wireCache // nil: allocate everything
@@ -227,7 +237,13 @@ func (d *wireDec) byte() byte {
 	return c
 }
 
+// uvarint and int read one-byte values inline: nearly every value is
+// one, and a call costs more than the read inside wazero.
 func (d *wireDec) uvarint() uint64 {
+	if d.i < len(d.b) && d.b[d.i] < 0x80 {
+		d.i++
+		return uint64(d.b[d.i-1])
+	}
 	v, n := binary.Uvarint(d.b[min(d.i, len(d.b)):])
 	if n <= 0 {
 		d.bad = true
@@ -238,6 +254,11 @@ func (d *wireDec) uvarint() uint64 {
 }
 
 func (d *wireDec) int() int {
+	if d.i < len(d.b) && d.b[d.i] < 0x80 {
+		u := d.b[d.i]
+		d.i++
+		return int(u>>1) ^ -int(u&1)
+	}
 	v, n := binary.Varint(d.b[min(d.i, len(d.b)):])
 	if n <= 0 {
 		d.bad = true
@@ -255,38 +276,49 @@ func (d *wireDec) str() string {
 		d.bad = true
 		return ""
 	}
-	s := d.b[d.i : d.i+int(n)]
+	i := d.i
 	d.i += int(n)
-	return internWire(s)
+	if s, ok := internWire(d.b[i:d.i]); ok {
+		return s
+	}
+	// One allocation for all of a request's strings: they share the
+	// copy of the whole request, which lives no longer than they do.
+	if d.s == "" {
+		d.s = string(d.b)
+	}
+	return d.s[i:d.i]
 }
 
 // internWire returns the enumerated values as constants, without allocating.
-func internWire(b []byte) string {
+func internWire(b []byte) (string, bool) {
 	switch string(b) {
 	case "":
-		return ""
+		return "", true
 	case rules.StageInvite:
-		return rules.StageInvite
+		return rules.StageInvite, true
 	case rules.StageDeliver:
-		return rules.StageDeliver
+		return rules.StageDeliver, true
 	case rules.StageAccept:
-		return rules.StageAccept
+		return rules.StageAccept, true
 	case "person":
-		return "person"
+		return "person", true
 	case "free":
-		return "free"
+		return "free", true
 	case "premium":
-		return "premium"
+		return "premium", true
 	case "active":
-		return "active"
+		return "active", true
 	case "everyone":
-		return "everyone"
+		return "everyone", true
 	}
-	return string(b)
+	return "", false
 }
 
 func (d *wireDec) time() time.Time {
 	kind := d.byte()
+	if kind == 2 {
+		return time.Time{}
+	}
 	sec := int64(d.int())
 	nsec := int64(d.uvarint())
 	switch kind {

@@ -22,12 +22,14 @@ import (
 // main is not run: a c-shared module is a reactor, started by _initialize.
 func main() {}
 
-// Every export that allocates ends with runtime.Gosched. In a reactor no
-// Go code runs between calls, and within a call nothing else is scheduled
-// unless the call yields, so the collector's background goroutines could
-// starve: a GC cycle that started inside a call never finished and the
-// heap grew until the instance ran out of memory (TestMemoryStaysBounded
-// in host/ caught it). Yielding once per call lets them run.
+// Exports that allocate yield (runtime.Gosched). In a reactor no Go code
+// runs between calls, and within a call nothing else is scheduled unless
+// the call yields, so the collector's background goroutines could starve:
+// a GC cycle that started inside a call never finished and the heap grew
+// until the instance ran out of memory (TestMemoryStaysBounded in host/
+// caught it). load and decide_batch yield every time; decide, whose
+// garbage is a few hundred bytes, every yieldEvery calls, because a yield
+// costs about a microsecond inside wazero, as much as an early denial.
 
 var (
 	eng guest.Engine
@@ -41,6 +43,11 @@ var (
 const maxInput = 64 << 20
 
 const errFlag = 1 << 63
+
+// yieldEvery is how many decide calls may pass between two yields.
+const yieldEvery = 16
+
+var sinceYield int
 
 func pack(b []byte, ok bool) uint64 {
 	r := uint64(addr(b)) | uint64(len(b))<<32
@@ -111,7 +118,7 @@ func load(namePtr, nameLen, srcPtr, srcLen uint32) (res uint64) {
 //
 //go:wasmexport decide
 func decide(ptr, n, flags uint32) uint64 {
-	return call("decide", ptr, n, func(in []byte) ([]byte, bool) { return eng.DecideFlags(in, flags) })
+	return call("decide", ptr, n, yieldEvery, func(in []byte) ([]byte, bool) { return eng.DecideFlags(in, flags) })
 }
 
 // decide_batch decides a JSON array of requests into a JSON array of
@@ -119,13 +126,14 @@ func decide(ptr, n, flags uint32) uint64 {
 //
 //go:wasmexport decide_batch
 func decideBatch(ptr, n, flags uint32) uint64 {
-	return call("decide_batch", ptr, n, func(in []byte) ([]byte, bool) { return eng.DecideBatchFlags(in, flags) })
+	return call("decide_batch", ptr, n, 1, func(in []byte) ([]byte, bool) { return eng.DecideBatchFlags(in, flags) })
 }
 
 // call runs one export over the input buffer at ptr: it checks the buffer,
-// turns a panic into an error result, and yields before returning (see
-// RATIONALE, "Why does every export end with runtime.Gosched?").
-func call(op string, ptr, n uint32, f func([]byte) ([]byte, bool)) (res uint64) {
+// turns a panic into an error result, and yields before returning once
+// every calls (see RATIONALE, "Why does every export end with
+// runtime.Gosched?").
+func call(op string, ptr, n uint32, every int, f func([]byte) ([]byte, bool)) (res uint64) {
 	var out []byte
 	ok := false
 	defer func() { res = pack(out, ok) }()
@@ -136,7 +144,10 @@ func call(op string, ptr, n uint32, f func([]byte) ([]byte, bool)) (res uint64) 
 		return
 	}
 	out, ok = f(in)
-	runtime.Gosched()
+	if sinceYield++; sinceYield >= every {
+		sinceYield = 0
+		runtime.Gosched()
+	}
 	return
 }
 

@@ -269,6 +269,8 @@ func coldStartChild(ctx context.Context, e *Env, policy string, src []byte, cach
 	var opts []host.Option
 	if cache != "-" {
 		opts = append(opts, host.WithCompilationCache(cache))
+	} else {
+		opts = append(opts, host.WithoutCompilationCache()) // New's default would hit the user's cache
 	}
 	eng, err := host.New(ctx, append(opts, host.WithPoolSize(1))...)
 	if err == nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"os"
-	"path/filepath"
 
 	"github.com/connrules/connrules/host"
 	"github.com/connrules/connrules/rules"
@@ -16,17 +15,9 @@ func init() {
 	engines["wasm"] = openWasm
 }
 
-// wasmCacheDir keeps wazero's compiled code between runs of the command,
-// so only the first run pays to compile the module.
-func wasmCacheDir() string {
-	if d := os.Getenv("CONNRULES_WASM_CACHE"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "connrules", "wazero")
-	}
-	return ""
-}
+// wasmCacheDir is CONNRULES_WASM_CACHE, or "" for host.New's default
+// per-user compilation cache.
+func wasmCacheDir() string { return os.Getenv("CONNRULES_WASM_CACHE") }
 
 func openWasm(ctx context.Context, filename string, src []byte) (Engine, error) {
 	opts := []host.Option{host.WithPoolSize(1)}
