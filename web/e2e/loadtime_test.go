@@ -138,3 +138,22 @@ func serve(t *testing.T, dir string) string {
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	return url
 }
+
+// TestEngineLoadsOnceAndAlone: the page downloads its module once (the
+// preload and the compile in <head> share one request: a mismatch would
+// download 2.4 MB twice), and that module has no authoring code, which
+// only the workers load (connrules-author.wasm).
+func TestEngineLoadsOnceAndAlone(t *testing.T) {
+	p := open(t)
+	if n := eval[int](p, `performance.getEntriesByType("resource").filter((r) => r.name.endsWith("/connrules.wasm")).length`); n != 1 {
+		t.Errorf("the page fetched connrules.wasm %d times", n)
+	}
+	if eval[bool](p, `performance.getEntriesByType("resource").some((r) => r.name.endsWith("/connrules-author.wasm"))`) {
+		t.Error("the page itself fetched the authoring module")
+	}
+	if got := eval[string](p, `typeof globalThis.connrulesAuthor`); got != "undefined" {
+		t.Errorf("the page's module has connrulesAuthor (%s)", got)
+	}
+	// The workers' side is TestWarningShowsAtItsPosition and
+	// TestImpactOfLoweringTheDailyLimit: both answer through them.
+}
