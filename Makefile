@@ -50,6 +50,7 @@ check: lint
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./rules
 	GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null ./rules
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js
+	GOOS=js GOARCH=wasm $(GO) vet -tags author ./wasm/js
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/wasip1
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
@@ -60,10 +61,12 @@ demo: web
 
 IMPACT_SAMPLE_LINES ?= 6000
 
-## web: the js module, wasm_exec.js and the policies the page offers, into web/.
+## web: the js modules (the page's, and the editor workers' built with
+## -tags author), wasm_exec.js and the policies the page offers, into web/.
 web:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o web/connrules.wasm ./wasm/js
-	gzip -9 -n -k -f web/connrules.wasm
+	GOOS=js GOARCH=wasm $(GO) build -tags author -trimpath -ldflags='-s -w' -o web/connrules-author.wasm ./wasm/js
+	gzip -9 -n -k -f web/connrules.wasm web/connrules-author.wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
 	mkdir -p web/policies
 	cp policies.yaml examples/policies/*.yaml web/policies/

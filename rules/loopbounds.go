@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
+	"math/bits"
 	"reflect"
 
 	"github.com/expr-lang/expr"
@@ -69,7 +69,8 @@ func boundOptions() []expr.Option {
 		expr.Function(repeatGuard, func(p ...any) (any, error) {
 			s, n := p[0].(string), p[1].(int)
 			if n > 0 && len(s) > maxRepeat/n {
-				return nil, fmt.Errorf("repeat would build %d bytes, over the %d-byte limit", big.NewInt(0).Mul(big.NewInt(int64(len(s))), big.NewInt(int64(n))), maxRepeat)
+				hi, lo := bits.Mul64(uint64(len(s)), uint64(n))
+				return nil, fmt.Errorf("repeat would build %s bytes, over the %d-byte limit", u128(hi, lo), maxRepeat)
 			}
 			return n, nil
 		}, new(func(string, int) int)),
@@ -296,41 +297,65 @@ func checkFold(x *ast.BuiltinNode) error {
 	if !ok1 || !ok2 || hi.Value < lo.Value {
 		return nil
 	}
-	m, n := big.NewInt(int64(lo.Value)), big.NewInt(int64(hi.Value))
-	count := new(big.Int).Sub(n, m)
-	count.Add(count, big.NewInt(1))
-	s := new(big.Int).Add(m, n)
-	s.Mul(s, count)
-	// The folded value is a multiple of the sum or the count by a
+	// The fold's value is a multiple of the sum or the count by a
 	// constant of the predicate; allow for the largest int a predicate
 	// could hold, i.e. require the plain sum and count to leave room.
-	s.Abs(s)
-	limit := big.NewInt(math.MaxInt64)
-	if k := foldFactor(x); k != nil {
-		limit.Div(limit, k)
+	// 128-bit arithmetic with math/bits, not math/big: math/big was a
+	// quarter of a megabyte of the browser's module for these few lines.
+	limit := uint64(math.MaxInt64) / foldFactor(x)
+	m, n := int64(lo.Value), int64(hi.Value)
+	// count = n-m+1: n >= m, so the wrapped difference is the true one.
+	if diff := uint64(n) - uint64(m); diff >= limit {
+		return fmt.Errorf("%s(%d..%d) overflows a 64-bit integer", x.Name, lo.Value, hi.Value)
 	}
-	if s.Cmp(limit) > 0 || count.Cmp(limit) > 0 {
+	count := uint64(n) - uint64(m) + 1
+	// |m+n| as a signed 128-bit sum, then its magnitude.
+	sl, carry := bits.Add64(uint64(m), uint64(n), 0)
+	sh, _ := bits.Add64(uint64(m>>63), uint64(n>>63), carry)
+	if int64(sh) < 0 {
+		sl, carry = bits.Add64(^sl, 1, 0)
+		sh, _ = bits.Add64(^sh, 0, carry)
+	}
+	// |m+n| < 2^65 and count < 2^63: the product fits 128 bits.
+	ph, pl := bits.Mul64(sl, count)
+	if ph+sh*count != 0 || pl > limit {
 		return fmt.Errorf("%s(%d..%d) overflows a 64-bit integer", x.Name, lo.Value, hi.Value)
 	}
 	return nil
 }
 
-// foldFactor is 1 + the largest integer constant in the predicate of
-// sum(a..b, predicate) or reduce, the factor by which a fold can grow.
-func foldFactor(x *ast.BuiltinNode) *big.Int {
-	k := big.NewInt(2) // the sum formula divides (a+b)*count by 2 last
+// foldFactor is 2 + the largest magnitude of an integer constant in the
+// predicate of sum(a..b, predicate) or reduce, at least 2: the factor by
+// which a fold can grow.
+func foldFactor(x *ast.BuiltinNode) uint64 {
+	k := uint64(2) // the sum formula divides (a+b)*count by 2 last
 	for _, a := range x.Arguments[1:] {
 		ast.Walk(&a, loopVisitor(func(n ast.Node) {
 			if i, ok := n.(*ast.IntegerNode); ok {
-				v := new(big.Int).Abs(big.NewInt(int64(i.Value)))
-				v.Add(v, big.NewInt(2))
-				if v.Cmp(k) > 0 {
-					k = v
+				v := uint64(i.Value)
+				if i.Value < 0 {
+					v = -v // |MinInt64| is 2^63, which a uint64 holds
+				}
+				if v+2 > k {
+					k = v + 2
 				}
 			}
 		}))
 	}
 	return k
+}
+
+// u128 formats the unsigned 128-bit number hi*2^64+lo in decimal.
+func u128(hi, lo uint64) string {
+	const e19 = 10_000_000_000_000_000_000
+	if hi == 0 {
+		return fmt.Sprint(lo)
+	}
+	if hi >= e19 {
+		return fmt.Sprintf("more than %d", uint64(math.MaxUint64))
+	}
+	q, r := bits.Div64(hi, lo, e19)
+	return fmt.Sprintf("%d%019d", q, r)
 }
 
 type loopVisitor func(ast.Node)

@@ -1,8 +1,10 @@
 // connrules playground. The engine and the lifecycle run in the Go
 // WebAssembly module (connrules.wasm): globalThis.connrules is the engine,
 // globalThis.connrulesSim the seeded network (see wasm/js/sim.go),
-// globalThis.connrulesAuthor the editor's warnings and impact replay
-// (wasm/js/author.go). The editor is CodeMirror 6, bundled into
+// and the editor's warnings and impact replay run in workers
+// (impact-worker.js) on a second module, connrules-author.wasm
+// (wasm/js/author.go, globalThis.connrulesAuthor), which the first
+// decision does not wait for. The editor is CodeMirror 6, bundled into
 // editor.bundle.js from web/editor. This file only renders and forwards
 // clicks; it never decides anything.
 
@@ -97,27 +99,31 @@ async function boot() {
     // collector is most of a compile's cost: collect only past 128 MiB.
     go.env = Object.assign({}, go.env, { GOGC: "off", GOMEMLIMIT: "128MiB" });
     const wasmURL = "connrules.wasm";
+    const early = globalThis.connrulesEarly ?? {};
     const instP = (async () => {
-      const resp = fetch(wasmURL);
+      let mod;
       try {
-        return await WebAssembly.instantiateStreaming(resp, go.importObject);
+        mod = await (early.module ?? WebAssembly.compileStreaming(fetch(wasmURL)));
       } catch (e) {
         // A server without application/wasm: fall back to bytes.
-        const bytes = await (await fetch(wasmURL)).arrayBuffer();
-        return WebAssembly.instantiate(bytes, go.importObject);
+        mod = await WebAssembly.compile(await (await fetch(wasmURL)).arrayBuffer());
       }
+      performance.mark("cr:wasm-compiled");
+      return WebAssembly.instantiate(mod, go.importObject);
     })();
-    const text = (url) => fetch(url).then((r) => { if (!r.ok) throw new Error(`${url}: ${r.status}`); return r.text(); });
+    const body = (url, r) => r.then((res) => { if (!res.ok) throw new Error(`${url}: ${res.status}`); return res.text(); });
+    const text = (url, r) => body(url, r ?? fetch(url));
     // The policies come while the module compiles.
-    const policiesP = text("policies/index.json").then(async (raw) => {
+    const policiesP = text("policies/index.json", early.index).then(async (raw) => {
       const index = JSON.parse(raw);
       const srcs = await Promise.all(index.map((v) => text("policies/" + v.file)));
       index.forEach((v, i) => { v.src = srcs[i]; });
       return index;
     });
-    const [inst, seed, index] = await Promise.all([instP, text("seed.json"), policiesP]);
+    const [instance, seed, index] = await Promise.all([instP, text("seed.json", early.seed), policiesP]);
+    performance.mark("cr:inputs-ready"); // the module instantiated, the seed and the policies here
     state.variants = index;
-    go.run(inst.instance); // main runs until it blocks; the globals exist from here on
+    go.run(instance); // main runs until it blocks; the globals exist from here on
     performance.mark("cr:wasm-ready");
     state.sim = globalThis.connrulesSim;
     state.seed = seed;
@@ -125,6 +131,7 @@ async function boot() {
     // The workers start after the first decision, not to compete with it.
     state.author = startAuthor("impact-worker.js");
     state.linter = startAuthor("impact-worker.js?lint"); // the warnings never queue behind a replay
+    // (their module, connrules-author.wasm, downloads while the editor is built)
   } catch (e) {
     console.error(e);
     const box = $("#loading");
@@ -164,19 +171,36 @@ function start(seed, def) {
   }
   performance.mark("cr:restored");
   state.base = saved?.base ?? { ...state.good };
-  state.editor = globalThis.ConnrulesEditor.create($("#editor"), { doc: editor, onChange: onEdit });
-  globalThis.connrulesEditor = state.editor; // a hook for the browser tests and the console
   buildVariants();
   buildScenarios();
   bindEvents();
   const v = sim.view();
   fillPickers(v.members);
-  if (editor === state.good.src) showPolicyOK(sim.info()); else lint({ initial: true });
-  scheduleWarnings();
   render();
+  performance.mark("cr:first-decision");
+  // The editor (CodeMirror) is built once the first decision has been
+  // painted: it is not needed for it and took ~100 ms more before it.
+  afterPaint(() => startEditor(editor));
+}
+
+// afterPaint runs f once, after the next frame is painted, or after 100 ms
+// in a hidden tab, which paints no frames.
+function afterPaint(f) {
+  let done = false;
+  const once = () => { if (!done) { done = true; f(); } };
+  requestAnimationFrame(() => setTimeout(once, 0));
+  setTimeout(once, 100);
+}
+
+// startEditor builds the policy editor on text, then marks the page ready.
+function startEditor(text) {
+  state.editor = globalThis.ConnrulesEditor.create($("#editor"), { doc: text, onChange: onEdit });
+  globalThis.connrulesEditor = state.editor; // a hook for the browser tests and the console
+  if (text === state.good.src) showPolicyOK(state.sim.info()); else lint({ initial: true });
+  scheduleWarnings();
   document.body.dataset.ready = "1";
   $("#app").setAttribute("aria-busy", "false");
-  performance.mark("cr:first-decision");
+  performance.mark("cr:editor");
   reportPerf();
 }
 
@@ -221,6 +245,8 @@ function reportPerf() {
     engine_ready_ms: ready,
     first_decision_ms: first,
     first_decision_after_dcl_ms: first - dcl,
+    wasm_response_end_ms: res ? res.responseEnd : 0,
+    dom_content_loaded_ms: dcl,
   };
   globalThis.__connrulesPerf = state.perf;
   const mb = (n) => (n / 1048576).toFixed(2) + " MB";
@@ -346,14 +372,15 @@ function gotoLine(line, col = 1) {
 
 // startAuthor starts a worker that runs the lint warnings or the impact
 // replay (impact-worker.js) on its own copy of the module. call(op,
-// ...args) answers a promise. Without workers, the same calls run here.
+// ...args) answers a promise. Without workers, the same calls run here,
+// on the authoring module loaded into the page beside the engine's.
 function startAuthor(url) {
   let w = null;
   try { w = new Worker(url); } catch (e) { console.warn("no worker: the impact replay runs on the page", e); }
   if (!w) {
-    const sample = fetch("sample.jsonl.gz").then((r) => (r.ok ? r.arrayBuffer() : null))
-      .then((b) => { if (b) globalThis.connrulesAuthor.setSample(new Uint8Array(b)); }).catch(() => {});
-    return { call: async (op, ...args) => { await sample; return globalThis.connrulesAuthor[op](...args); } };
+    const ready = loadAuthorHere().then(() => fetch("sample.jsonl.gz")).then((r) => (r.ok ? r.arrayBuffer() : null))
+      .then((b) => { if (b) globalThis.connrulesAuthor.setSample(new Uint8Array(b)); }).catch((e) => console.warn(e));
+    return { call: async (op, ...args) => { await ready; return globalThis.connrulesAuthor[op](...args); } };
   }
   let next = 0;
   const waiting = new Map();
@@ -371,6 +398,17 @@ function startAuthor(url) {
       w.postMessage({ id, op, args });
     }),
   };
+}
+
+// loadAuthorHere runs connrules-author.wasm on the page, once: a second Go
+// instance that only adds globalThis.connrulesAuthor.
+function loadAuthorHere() {
+  loadAuthorHere.p ??= (async () => {
+    const go = new Go();
+    const { instance } = await WebAssembly.instantiate(await (await fetch("connrules-author.wasm")).arrayBuffer(), go.importObject);
+    go.run(instance);
+  })();
+  return loadAuthorHere.p;
 }
 
 // scheduleWarnings runs the lint warnings and the impact replay once

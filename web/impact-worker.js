@@ -1,6 +1,6 @@
-// The editor's background worker: its own copy of connrules.wasm runs the
-// lint warnings and the impact replay (globalThis.connrulesAuthor, see
-// wasm/js/author.go), so the page answers keystrokes while a replay runs.
+// The editor's background worker: connrules-author.wasm (wasm/js built
+// with -tags author: globalThis.connrulesAuthor, see wasm/js/author.go)
+// runs the lint warnings and the impact replay, so the page answers keystrokes while a replay runs.
 // The page starts two: one for the replay, one ("?lint") for the warnings.
 // Messages: {id, op: "lint"|"impact"|"explain", args: [...]} -> {id, ok} | {id, error}.
 importScripts("wasm_exec.js");
@@ -8,12 +8,12 @@ importScripts("wasm_exec.js");
 const ready = (async () => {
   const go = new Go();
   go.env = Object.assign({}, go.env, { GOGC: "off", GOMEMLIMIT: "128MiB" });
-  const resp = fetch("connrules.wasm");
+  const url = "connrules-author.wasm";
   let inst;
   try {
-    inst = await WebAssembly.instantiateStreaming(resp, go.importObject);
+    inst = await WebAssembly.instantiateStreaming(fetch(url), go.importObject);
   } catch {
-    inst = await WebAssembly.instantiate(await (await fetch("connrules.wasm")).arrayBuffer(), go.importObject);
+    inst = await WebAssembly.instantiate(await (await fetch(url)).arrayBuffer(), go.importObject);
   }
   go.run(inst.instance);
   if (location.search === "?lint") return { sampleLines: 0 }; // the warnings' worker needs no sample

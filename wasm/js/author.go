@@ -1,16 +1,25 @@
-//go:build js && wasm
+//go:build js && wasm && author
 
+// Command js built with -tags author is the editor's module, loaded only
+// by the page's workers (web/impact-worker.js): globalThis.connrulesAuthor
+// and nothing else. Build it with
+//
+//	GOOS=js GOARCH=wasm go build -tags author -trimpath -ldflags='-s -w' -o web/connrules-author.wasm ./wasm/js
+//
+// The page's module (the same directory without the tag) decides; this one
+// lints and replays, so the first decision does not wait for the replay's
+// code to download and compile.
 package main
 
-// This file adds the editor's global: globalThis.connrulesAuthor lints a
+// This file is the editor's global: globalThis.connrulesAuthor lints a
 // policy as it is typed and replays the recorded decisions under it.
 //
 //	lint(filename, yaml)     -> {errors: [...], warnings: [...], us}   errors and warnings with pos {file, line, column}
 //	setSample(bytes)         -> number of lines                         the page's sample log (gzip or plain JSON lines)
 //	impact(file, yaml, baseFile, baseYaml[, session]) -> {session, sample, us}    two replay.Reports
 //
-// session is the session's event log as JSON lines; without it, impact reads
-// the log of connrulesSim's session. The page runs lint and impact in a
+// session is the session's event log as JSON lines (the page passes
+// connrulesSim's events()). The page runs lint and impact in a
 // Worker (web/impact-worker.js), on its own copy of the module, passing the
 // log: the main thread stays free while a replay runs.
 //	explain(source, line)    -> {request, old, new}                     a decision of the last impact run, both explained
@@ -92,10 +101,8 @@ func init() {
 		var session []byte
 		if len(a) > 4 && a[4].Type() == js.TypeString {
 			session = []byte(a[4].String())
-		} else if err := simStarted(); err != nil {
-			return nil, err
 		} else {
-			session = []byte(simSession.Events())
+			return nil, errors.New("impact(file, yaml, baseFile, baseYaml, session): the session's event log is missing")
 		}
 		return impact(simArg(a, 0), []byte(simArg(a, 1)), simArg(a, 2), []byte(simArg(a, 3)), session)
 	})
@@ -107,6 +114,10 @@ func init() {
 	})
 	api := js.Global().Get("Function").New("raw", authorShim).Invoke(raw)
 	js.Global().Set("connrulesAuthor", api)
+}
+
+func main() {
+	select {} // serve calls until the worker goes away
 }
 
 // lintResult is lint's answer: the load errors, or the warnings of a

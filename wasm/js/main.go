@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && !author
 
 // Command js is the connrules module for browsers and Node. Build it with
 //
@@ -16,6 +16,11 @@
 //	test()                               -> [{name, pos, pass, failures, got}, ...]
 //	testJSON()                           -> the same as a JSON string
 //	version()                            -> {abi, go, os, policy}
+//
+// The editor's lint warnings and impact replay (globalThis.connrulesAuthor,
+// author.go) are a separate build, `-tags author`, loaded only by the
+// page's workers (web/impact-worker.js): the page's own module, which the
+// first decision waits for, does not carry rules/replay and its decoders.
 //
 // A request is a plain object, a JSON string or a Uint8Array of JSON.
 // Every failure throws an Error with a message; none escapes without one.

@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && !author
 
 package main
 
@@ -169,25 +169,4 @@ func simStarted() error {
 		return fmt.Errorf("no session: call start(seed, file, yaml) first")
 	}
 	return nil
-}
-
-func simArg(a []js.Value, i int) string {
-	if i < len(a) && a[i].Type() == js.TypeString {
-		return a[i].String()
-	}
-	return ""
-}
-
-// simReply encodes a result as {ok: json} or an error as {error: message}.
-// A failed command that still decided (an invite the store refused to
-// commit) keeps its error: the page shows the message.
-func simReply(v any, err error) any {
-	if err != nil {
-		return map[string]any{"error": err.Error()}
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return map[string]any{"error": "encoding the answer: " + err.Error()}
-	}
-	return map[string]any{"ok": string(b)}
 }

@@ -64,6 +64,7 @@ func browserPath() (string, error) {
 // The run's shared state, set up by TestMain.
 var (
 	skipAll   bool   // CONNRULES_SKIP_E2E=1
+	serverBin string // the built cmd/connrules-serve
 	baseURL   string // the served web/
 	shotDir   string // where screenshots go
 	shared    *tab   // the one browser tab
@@ -113,7 +114,7 @@ func start(dir string) (stop func(), err error) {
 	if err != nil {
 		return stop, err
 	}
-	for _, f := range []string{"index.html", "connrules.wasm", "wasm_exec.js", "policies/index.json"} {
+	for _, f := range []string{"index.html", "connrules.wasm", "connrules-author.wasm", "wasm_exec.js", "policies/index.json"} {
 		if _, err := os.Stat(filepath.Join(webDir, f)); err != nil {
 			return stop, fmt.Errorf("web/%s is missing (%v): run `make e2e`, which builds web/ first", f, err)
 		}
@@ -125,6 +126,7 @@ func start(dir string) (stop func(), err error) {
 	if err := build.Run(); err != nil {
 		return stop, fmt.Errorf("building cmd/connrules-serve: %v", err)
 	}
+	serverBin = server
 	cmd := exec.Command(server, "-addr", "127.0.0.1:0", webDir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
