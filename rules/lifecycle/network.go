@@ -723,7 +723,8 @@ func (n *Network) Ignore(ctx context.Context, id string) (AnswerResult, error) {
 // ignore is Ignore, or with auto the deliver stage's auto_ignore: a
 // recipient's setting, not an answer to this sender, so it does not count
 // toward the resend rules; the sender cannot tell it from an invitation
-// never answered.
+// never answered. Either way it is an invitation not accepted, so it
+// counts in the sender's acceptance rate, which only the engine reads.
 func (n *Network) ignore(ctx context.Context, id string, auto bool) (AnswerResult, error) {
 	inv, err := n.visible(ctx, id)
 	if err != nil {
