@@ -98,7 +98,8 @@ func run(t testing.TB, engine string) string {
 		if err := os.WriteFile(cfg, []byte(fmt.Sprintf("keys:\n  - {name: bench, scope: app, hash: \"sha256:%x\"}\n", sum)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd = exec.Command(b["connrules"], "serve", "--addr", "127.0.0.1:0", "--policy", "../policies.yaml", "--config", cfg, "--engine", engine)
+		cmd = exec.Command(b["connrules"], "serve", "--addr", "127.0.0.1:0", "--policy", "../policies.yaml", "--config", cfg, "--engine", engine,
+			"--store", "sqlite:"+filepath.Join(dir, "connrules.db"))
 		cmd.Env = append(os.Environ(), "CONNRULES_WASM_CACHE="+filepath.Join(os.TempDir(), "connrules-bench-wasm-cache"))
 	}
 	stdout, _ := cmd.StdoutPipe()
