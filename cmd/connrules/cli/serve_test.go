@@ -12,6 +12,13 @@ func TestServeFlags(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	_ = os.WriteFile(bad, []byte("keys:\n  - {name: x, scope: admin, hash: \"sha256:00\"}\n"), 0o644)
+	broken, err := filepath.Abs("testdata/broken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// serve opens its default store, sqlite:connrules.db, in the working
+	// directory: keep it out of the source tree.
+	t.Chdir(dir)
 	cases := []struct {
 		name   string
 		args   []string
@@ -25,7 +32,7 @@ func TestServeFlags(t *testing.T) {
 		{"bad store", []string{"serve", "--addr", "127.0.0.1:0", "--store", "redis://x"}, exitFail, "", "want memory:"},
 		{"bad config", []string{"serve", "--addr", "127.0.0.1:0", "--config", bad}, exitFail, "", `scope "admin" is not app or operator`},
 		{"no keys off loopback", []string{"serve", "--addr", "0.0.0.0:0"}, exitUsage, "", "no API keys configured"},
-		{"bad policy", []string{"serve", "--addr", "127.0.0.1:0", "--policy", "testdata/broken.yaml"}, exitFail, "", "testdata/broken.yaml:"},
+		{"bad policy", []string{"serve", "--addr", "127.0.0.1:0", "--policy", broken}, exitFail, "", "testdata/broken.yaml:"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
