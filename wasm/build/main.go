@@ -1,13 +1,19 @@
 // Command build builds the WebAssembly modules: host/connrules.wasm
-// (wasip1, committed) and bin/connrules-js.wasm (js). make wasm runs it
-// from the module root.
+// (wasip1, committed) and bin/connrules-js.wasm (js). make wasm and make
+// web run it from the module root.
 //
-//	go run ./wasm/build          # both
-//	go run ./wasm/build wasip1   # one
+//	go run ./wasm/build                                  # both
+//	go run ./wasm/build wasip1                           # one
+//	go run ./wasm/build -o web/connrules.wasm js         # elsewhere
+//	go run ./wasm/build -tags author -o web/connrules-author.wasm js
+//
+// The js module's data segments are merged after linking (see
+// wasmbuild.PackData); the flags are wasmbuild's for every target.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 
@@ -15,10 +21,13 @@ import (
 )
 
 func main() {
+	out := flag.String("o", "", "output file (one target only)")
+	tags := flag.String("tags", "", "extra build tags")
+	flag.Parse()
 	targets := []wasmbuild.Target{wasmbuild.WASI, wasmbuild.JS}
-	if len(os.Args) > 1 {
+	if flag.NArg() > 0 {
 		targets = nil
-		for _, name := range os.Args[1:] {
+		for _, name := range flag.Args() {
 			switch name {
 			case wasmbuild.WASI.Name:
 				targets = append(targets, wasmbuild.WASI)
@@ -30,7 +39,15 @@ func main() {
 			}
 		}
 	}
+	if *out != "" && len(targets) != 1 {
+		fmt.Fprintln(os.Stderr, "build: -o takes one target")
+		os.Exit(2)
+	}
 	for _, t := range targets {
+		t.Tags = *tags
+		if *out != "" {
+			t.Out = *out
+		}
 		if err := wasmbuild.Build(context.Background(), ".", t, t.Out); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -21,13 +21,18 @@ type Target struct {
 	// Out is where make wasm writes it, relative to the module root.
 	Out  string
 	Args []string
+	// Tags are extra build tags (the page's authoring module: "author").
+	Tags string
+	// Pack merges the data segments after linking (PackData): the js
+	// module travels gzipped or brotli'd, the wasip1 one is embedded raw.
+	Pack bool
 }
 
 var (
 	// WASI is the reactor that host/ embeds; it is committed.
 	WASI = Target{Name: "wasip1", GOOS: "wasip1", Pkg: "./wasm/wasip1", Out: "host/connrules.wasm", Args: []string{"-buildmode=c-shared"}}
 	// JS is the browser and Node build; it is not committed.
-	JS = Target{Name: "js", GOOS: "js", Pkg: "./wasm/js", Out: "bin/connrules-js.wasm"}
+	JS = Target{Name: "js", GOOS: "js", Pkg: "./wasm/js", Out: "bin/connrules-js.wasm", Pack: true}
 )
 
 // Flags are the build flags of both modules: no file paths, no symbol
@@ -39,6 +44,9 @@ var Flags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w"}
 func Command(t Target, out string) []string {
 	args := []string{"go", "build"}
 	args = append(args, t.Args...)
+	if t.Tags != "" {
+		args = append(args, "-tags", t.Tags)
+	}
 	args = append(args, Flags...)
 	return append(args, "-o", out, t.Pkg)
 }
@@ -55,7 +63,17 @@ func Build(ctx context.Context, dir string, t Target, out string) error {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, b)
 	}
-	return nil
+	if !t.Pack {
+		return nil
+	}
+	mod, err := os.ReadFile(out)
+	if err != nil {
+		return err
+	}
+	if mod, err = PackData(mod, PackGap); err != nil {
+		return fmt.Errorf("%s: %v", out, err)
+	}
+	return os.WriteFile(out, mod, 0o644)
 }
 
 // cleanEnv drops the variables that change what go build produces.

@@ -1,6 +1,6 @@
 // Package webserve serves the static demo page in web/: plain files, the
-// right type for .wasm, gzip when the browser accepts it, and no caching,
-// so a rebuilt module is always picked up. It has no logic of the demo's:
+// right type for .wasm, brotli or gzip when the browser accepts it, and no
+// caching, so a rebuilt module is always picked up. It has no logic of the demo's:
 // everything runs in the browser.
 package webserve
 
@@ -42,7 +42,7 @@ func Handler(dir string) http.Handler {
 type handler struct {
 	root  string
 	mu    sync.Mutex
-	cache map[string]gzEntry // gzipped bodies by path, valid while modtime and size match
+	cache map[string]gzEntry // gzip bodies by path, brotli by "br:"+path; valid while modtime and size match
 }
 
 type gzEntry struct {
@@ -85,7 +85,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Vary", "Accept-Encoding")
-	if !compressible[ext] || !acceptsGzip(r) {
+	if !compressible[ext] || !accepts(r, "gzip") && !accepts(r, "br") {
+		http.ServeContent(w, r, name, st.ModTime(), f)
+		return
+	}
+	// Brotli only as a copy the build made (make web): there is no
+	// encoder in the standard library.
+	if accepts(r, "br") {
+		if br, ok := h.precompressed("br:"+p, name+".br", st); ok {
+			w.Header().Set("Content-Encoding", "br")
+			w.Header().Set("X-Uncompressed-Length", strconv.FormatInt(st.Size(), 10))
+			http.ServeContent(w, r, name, st.ModTime(), bytes.NewReader(br))
+			return
+		}
+	}
+	if !accepts(r, "gzip") {
 		http.ServeContent(w, r, name, st.ModTime(), f)
 		return
 	}
@@ -104,17 +118,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // one that is at least as new as the file, otherwise the file compressed
 // here, once per version.
 func (h *handler) gzipped(p, name string, f *os.File, st os.FileInfo) ([]byte, error) {
+	if gz, ok := h.precompressed(p, name+".gz", st); ok {
+		return gz, nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if e, ok := h.cache[p]; ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
-		return e.gz, nil
-	}
-	if gst, err := os.Stat(name + ".gz"); err == nil && !gst.ModTime().Before(st.ModTime()) {
-		if gz, err := os.ReadFile(name + ".gz"); err == nil {
-			h.cache[p] = gzEntry{mod: st.ModTime(), size: st.Size(), gz: gz}
-			return gz, nil
-		}
-	}
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if _, err := io.Copy(zw, f); err != nil {
@@ -127,10 +135,32 @@ func (h *handler) gzipped(p, name string, f *os.File, st os.FileInfo) ([]byte, e
 	return buf.Bytes(), nil
 }
 
-func acceptsGzip(r *http.Request) bool {
+// precompressed returns the body of the compressed copy zname of the file
+// described by st, cached under key, when the copy is at least as new as
+// the file (a stale copy would serve an old module).
+func (h *handler) precompressed(key, zname string, st os.FileInfo) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e, ok := h.cache[key]; ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
+		return e.gz, true
+	}
+	zst, err := os.Stat(zname)
+	if err != nil || zst.ModTime().Before(st.ModTime()) {
+		return nil, false
+	}
+	body, err := os.ReadFile(zname)
+	if err != nil {
+		return nil, false
+	}
+	h.cache[key] = gzEntry{mod: st.ModTime(), size: st.Size(), gz: body}
+	return body, true
+}
+
+// accepts reports whether the request's Accept-Encoding allows enc.
+func accepts(r *http.Request, enc string) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {
+		e, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(e) == enc && strings.ReplaceAll(q, " ", "") != "q=0" {
 			return true
 		}
 	}

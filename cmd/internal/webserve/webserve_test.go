@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/connrules/connrules/cmd/internal/webserve"
 )
@@ -83,5 +84,57 @@ func TestPrecompressed(t *testing.T) {
 	}
 	if got, _ := io.ReadAll(zr); string(got) != "from the .gz file" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// A brotli copy made by the build goes to browsers that accept br, as long
+// as it is not older than the file; others get gzip.
+func TestBrotliCopy(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "m.wasm")
+	os.WriteFile(plain, []byte("plain"), 0o644)
+	os.WriteFile(plain+".br", []byte("brotli bytes"), 0o644)
+	h := webserve.Handler(dir)
+	cases := []struct {
+		accept, enc, body string
+	}{
+		{"gzip, deflate, br, zstd", "br", "brotli bytes"},
+		{"br;q=0, gzip", "gzip", "plain"},
+		{"gzip", "gzip", "plain"},
+		{"br", "br", "brotli bytes"},
+		{"", "", "plain"},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest(http.MethodGet, "/m.wasm", nil)
+		req.Header.Set("Accept-Encoding", c.accept)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		body := rec.Body.Bytes()
+		if enc := rec.Header().Get("Content-Encoding"); enc != c.enc {
+			t.Errorf("%q: Content-Encoding %q, want %q", c.accept, enc, c.enc)
+			continue
+		}
+		if c.enc == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(zr)
+		}
+		if string(body) != c.body {
+			t.Errorf("%q: body %q, want %q", c.accept, body, c.body)
+		}
+		if c.enc != "" && rec.Header().Get("X-Uncompressed-Length") != "5" {
+			t.Errorf("%q: X-Uncompressed-Length %q", c.accept, rec.Header().Get("X-Uncompressed-Length"))
+		}
+	}
+
+	// A module rebuilt after its brotli copy: the stale copy is not sent.
+	later := time.Now().Add(time.Hour)
+	os.WriteFile(plain, []byte("rebuilt"), 0o644)
+	os.Chtimes(plain, later, later)
+	r := get(t, h, "/m.wasm", true) // accepts gzip, br
+	if enc := r.Header.Get("Content-Encoding"); enc != "gzip" {
+		t.Errorf("stale .br: Content-Encoding %q, want gzip", enc)
 	}
 }
