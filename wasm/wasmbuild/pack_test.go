@@ -4,7 +4,44 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+
+	"github.com/connrules/connrules/wasm/internal/wasmdata"
 )
+
+type segment struct {
+	off  uint32
+	data []byte
+}
+
+func encodeSegments(segs []segment) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(segs)))
+	for _, s := range segs {
+		b = append(b, 0, 0x41)
+		b = appendSleb32(b, int32(s.off))
+		b = append(b, 0x0b)
+		b = binary.AppendUvarint(b, uint64(len(s.data)))
+		b = append(b, s.data...)
+	}
+	return b
+}
+
+func appendSection(out []byte, id byte, body []byte) []byte {
+	out = append(out, id)
+	out = binary.AppendUvarint(out, uint64(len(body)))
+	return append(out, body...)
+}
+
+func appendSleb32(b []byte, v int32) []byte {
+	x := int64(v)
+	for {
+		c := byte(x & 0x7f)
+		x >>= 7
+		if (x == 0 && c&0x40 == 0) || (x == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
 
 // module is a wasm header, a custom section and a data section of segs.
 func module(segs []segment) []byte {
@@ -21,15 +58,13 @@ func image(t *testing.T, mod []byte) ([]byte, int) {
 		size, n := binary.Uvarint(b[1:])
 		body := b[1+n : 1+n+int(size)]
 		if b[0] == 11 {
-			segs, err := dataSegments(body)
+			im, err := wasmdata.ReadImage(body)
 			if err != nil {
 				t.Fatal(err)
 			}
 			mem := make([]byte, 64)
-			for _, s := range segs {
-				copy(mem[s.off:], s.data)
-			}
-			return mem, len(segs)
+			copy(mem, im.Mem)
+			return mem, im.Segments
 		}
 		b = b[1+n+int(size):]
 	}
@@ -74,21 +109,13 @@ func TestPackDataRejects(t *testing.T) {
 	datacount := appendSection([]byte("\x00asm\x01\x00\x00\x00"), 12, []byte{0})
 	truncated := module([]segment{{0, []byte{1, 2, 3}}})
 	truncated = truncated[:len(truncated)-1]
+	nodata := appendSection([]byte("\x00asm\x01\x00\x00\x00"), 0, []byte{0})
 	for name, mod := range map[string][]byte{
 		"not wasm": []byte("hello, world"), "overlap": overlap, "passive": passive,
-		"datacount": datacount, "truncated": truncated,
+		"datacount": datacount, "truncated": truncated, "no data": nodata,
 	} {
 		if _, err := PackData(mod, PackGap); err == nil {
 			t.Errorf("%s: packed without an error", name)
-		}
-	}
-}
-
-func TestSleb32RoundTrip(t *testing.T) {
-	for _, v := range []int32{0, 1, 63, 64, -1, -64, -65, 4096, 1 << 30, -1 << 31, 1<<31 - 1} {
-		got, n := sleb32(appendSleb32(nil, v))
-		if got != v || n == 0 {
-			t.Errorf("sleb32(appendSleb32(%d)) = %d, %d", v, got, n)
 		}
 	}
 }

@@ -23,16 +23,18 @@ type Target struct {
 	Args []string
 	// Tags are extra build tags (the page's authoring module: "author").
 	Tags string
-	// Pack merges the data segments after linking (PackData): the js
-	// module travels gzipped or brotli'd, the wasip1 one is embedded raw.
-	Pack bool
+	// Pack merges the data segments after linking (PackData) and
+	// StripLines also drops the pclntab's line tables (StripLines): the js
+	// module travels gzipped or brotli'd, the wasip1 one is embedded raw
+	// and its panics keep file:line.
+	Pack, StripLines bool
 }
 
 var (
 	// WASI is the reactor that host/ embeds; it is committed.
 	WASI = Target{Name: "wasip1", GOOS: "wasip1", Pkg: "./wasm/wasip1", Out: "host/connrules.wasm", Args: []string{"-buildmode=c-shared"}}
 	// JS is the browser and Node build; it is not committed.
-	JS = Target{Name: "js", GOOS: "js", Pkg: "./wasm/js", Out: "bin/connrules-js.wasm", Pack: true}
+	JS = Target{Name: "js", GOOS: "js", Pkg: "./wasm/js", Out: "bin/connrules-js.wasm", Pack: true, StripLines: true}
 )
 
 // Flags are the build flags of both modules: no file paths, no symbol
@@ -63,14 +65,19 @@ func Build(ctx context.Context, dir string, t Target, out string) error {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, b)
 	}
-	if !t.Pack {
+	if !t.Pack && !t.StripLines {
 		return nil
 	}
 	mod, err := os.ReadFile(out)
 	if err != nil {
 		return err
 	}
-	if mod, err = PackData(mod, PackGap); err != nil {
+	if t.StripLines {
+		mod, err = StripLines(mod, PackGap)
+	} else {
+		mod, err = PackData(mod, PackGap)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: %v", out, err)
 	}
 	return os.WriteFile(out, mod, 0o644)
