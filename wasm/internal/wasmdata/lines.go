@@ -12,6 +12,8 @@ const (
 	fnPcfile    = 20
 	fnPcln      = 24
 	fnNpcdata   = 28
+	fnCuOffset  = 32
+	fnStartLine = 36
 	fnNfuncdata = 43
 	fnSize      = 44 // the pcdata offsets follow
 )
@@ -20,9 +22,11 @@ const (
 // record's pcfile and pcln offsets become 0, which the runtime reads as
 // "no table" (runtime.pcvalue), and the bytes of the tables that no
 // stack-size (pcsp) or pcdata offset also uses are zeroed, so they leave
-// the module. Stack traces then show function names without file:line
-// ("?:0"); unwinding, the GC's stack maps and inlining information are
-// the pcsp and pcdata tables, which stay. It returns the bytes zeroed.
+// the module. The records' compilation unit (read only to find a file)
+// and start line (runtime.Frame.StartLine) become 0 too. Stack traces
+// then show function names without file:line ("?:0"); unwinding, the
+// GC's stack maps and inlining information are the pcsp and pcdata
+// tables and the funcdata, which stay. It returns the table bytes zeroed.
 func (im *Image) StripLines(l *Layout) (int, error) {
 	pct := l.Pctab
 	size := func(off uint32) (int, error) { return tableSize(im.Mem, pct, off) }
@@ -83,6 +87,8 @@ func (im *Image) StripLines(l *Layout) (int, error) {
 	for _, fa := range recs {
 		binary.LittleEndian.PutUint32(im.Mem[fa+fnPcfile:], 0)
 		binary.LittleEndian.PutUint32(im.Mem[fa+fnPcln:], 0)
+		binary.LittleEndian.PutUint32(im.Mem[fa+fnCuOffset:], 0)
+		binary.LittleEndian.PutUint32(im.Mem[fa+fnStartLine:], 0)
 	}
 	zeroed := 0
 	for o, n := range sizes {

@@ -101,7 +101,7 @@ func TestLayoutAndStripLines(t *testing.T) {
 	}
 	for i := 0; i < l.Nfunc; i++ {
 		fa := l.Pclntable.Lo + uint64(im.U32(l.Pclntable.Lo+uint64(8*i)+4))
-		if im.U32(fa+fnPcfile) != 0 || im.U32(fa+fnPcln) != 0 {
+		if im.U32(fa+fnPcfile) != 0 || im.U32(fa+fnPcln) != 0 || im.U32(fa+fnCuOffset) != 0 || im.U32(fa+fnStartLine) != 0 {
 			t.Fatalf("function %d keeps a line table", i)
 		}
 	}
