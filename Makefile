@@ -62,16 +62,14 @@ demo: web
 IMPACT_SAMPLE_LINES ?= 6000
 
 ## web: the js modules (the page's, and the editor workers' built with
-## -tags author; wasm/build merges their data segments, see wasm/wasmbuild),
-## wasm_exec.js and the policies the page offers, into web/, with gzip and
-## brotli copies of the modules that connrules-serve sends as they are.
+## -tags author; wasm/build rewrites their data after linking, see
+## wasm/wasmbuild), wasm_exec.js and the policies the page offers, into
+## web/, with gzip and brotli copies of the modules that connrules-serve
+## sends as they are.
 web:
-	$(GO) run ./wasm/build -o web/connrules.wasm js
-	$(GO) run ./wasm/build -tags author -o web/connrules-author.wasm js
+	$(GO) run ./wasm/build -br -o web/connrules.wasm js
+	$(GO) run ./wasm/build -br -tags author -o web/connrules-author.wasm js
 	gzip -9 -n -k -f web/connrules.wasm web/connrules-author.wasm
-	@if command -v brotli >/dev/null; then echo "brotli -q 11 -k -f web/connrules.wasm web/connrules-author.wasm"; \
-	  brotli -q 11 -k -f web/connrules.wasm web/connrules-author.wasm; \
-	else echo "web: brotli is missing (make setup installs it); serving gzip only"; rm -f web/connrules.wasm.br web/connrules-author.wasm.br; fi
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
 	mkdir -p web/policies
 	cp policies.yaml examples/policies/*.yaml web/policies/

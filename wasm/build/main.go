@@ -5,17 +5,22 @@
 //	go run ./wasm/build                                  # both
 //	go run ./wasm/build wasip1                           # one
 //	go run ./wasm/build -o web/connrules.wasm js         # elsewhere
-//	go run ./wasm/build -tags author -o web/connrules-author.wasm js
+//	go run ./wasm/build -tags author -br -o web/connrules-author.wasm js
 //
-// The js module's data segments are merged after linking (see
-// wasmbuild.PackData); the flags are wasmbuild's for every target.
+// The js module's data is rewritten after linking (wasmbuild.StripLines);
+// the flags are wasmbuild's for every target. -br also writes OUT.br,
+// brotli at quality 11, which connrules-serve sends to browsers that
+// accept it (make web; the gzip copy is made by gzip -9).
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"os"
+
+	"github.com/andybalholm/brotli"
 
 	"github.com/connrules/connrules/wasm/wasmbuild"
 )
@@ -23,6 +28,7 @@ import (
 func main() {
 	out := flag.String("o", "", "output file (one target only)")
 	tags := flag.String("tags", "", "extra build tags")
+	br := flag.Bool("br", false, "also write OUT.br, brotli -q 11")
 	flag.Parse()
 	targets := []wasmbuild.Target{wasmbuild.WASI, wasmbuild.JS}
 	if flag.NArg() > 0 {
@@ -54,5 +60,32 @@ func main() {
 		}
 		st, _ := os.Stat(t.Out)
 		fmt.Printf("%s: %s (%d bytes)\n", t.Name, t.Out, st.Size())
+		if *br {
+			n, err := writeBrotli(t.Out)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "build:", err)
+				os.Exit(1)
+			}
+			fmt.Printf("%s: %s.br (%d bytes)\n", t.Name, t.Out, n)
+		}
 	}
+}
+
+// writeBrotli writes name.br, the file compressed at brotli's best
+// quality: the output depends only on the input, so builds stay
+// reproducible.
+func writeBrotli(name string) (int, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return 0, err
+	}
+	var out bytes.Buffer
+	w := brotli.NewWriterLevel(&out, brotli.BestCompression)
+	if _, err := w.Write(b); err != nil {
+		return 0, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	return out.Len(), os.WriteFile(name+".br", out.Bytes(), 0o644)
 }
