@@ -1,7 +1,7 @@
 // Package webserve serves the static demo page in web/: plain files, the
-// right type for .wasm, brotli or gzip when the browser accepts it, and no
-// caching, so a rebuilt module is always picked up. It has no logic of the demo's:
-// everything runs in the browser.
+// right type for .wasm, brotli or gzip when the browser accepts it, and
+// no caching, so a rebuilt module is always picked up. It has no logic of
+// the demo's: everything runs in the browser.
 package webserve
 
 import (
