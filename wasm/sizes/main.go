@@ -23,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -37,7 +38,9 @@ func main() {
 	}
 	b, err := os.ReadFile(flag.Arg(0))
 	if err == nil {
-		err = report(b, *n)
+		w := bufio.NewWriter(os.Stdout)
+		err = report(w, b, *n)
+		w.Flush()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sizes:", err)
@@ -147,13 +150,11 @@ func pkgOf(sym string) string {
 	return sym
 }
 
-func report(b []byte, top int) error {
+func report(w io.Writer, b []byte, top int) error {
 	secs, err := sections(b)
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriter(os.Stdout)
-	defer w.Flush()
 	fmt.Fprintf(w, "module: %d bytes\n", len(b))
 	var code, names []byte
 	nimp := 0

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	_ "time/tzdata" // as rules embeds it: wasm/sizes finds its zip
 )
 
 type node struct {
