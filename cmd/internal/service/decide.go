@@ -57,10 +57,8 @@ func validate(req *rules.Request, prefix string) error {
 
 func (s *Server) decide(explain bool) func(c *call) (int, any, error) {
 	return func(c *call) (int, any, error) {
+		// decodeFacts has validated the facts already.
 		req := c.body.(*rules.Request)
-		if err := validate(req, ""); err != nil {
-			return 0, nil, err
-		}
 		d, err := s.decideOne(c, req, explain)
 		if err != nil {
 			return 0, nil, err
