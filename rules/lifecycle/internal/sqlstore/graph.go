@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/connrules/connrules/rules/lifecycle"
+	"github.com/connrules/connrules/rules/lifecycle/internal/sorted"
 )
 
 // Connect implements [lifecycle.Store]: one INSERT of both directions,
@@ -107,7 +108,7 @@ func relationOf(ctx context.Context, q Q, a, b string, A, B []string, budget int
 	if a == b {
 		return 0, 0, nil
 	}
-	mutual, cost := intersectCount(A, B)
+	mutual, cost := sorted.IntersectCount(A, B)
 	budget -= cost
 	if _, connected := slices.BinarySearch(A, b); connected {
 		return 1, mutual, nil
@@ -138,37 +139,6 @@ func relationOf(ctx context.Context, q Q, a, b string, A, B []string, budget int
 		}
 	}
 	return 0, 0, rows.Err()
-}
-
-// intersectCount counts common elements of two sorted lists and returns
-// the work done, as MemStore counts it.
-func intersectCount(a, b []string) (n, cost int) {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	if len(a)*8 < len(b) {
-		for _, v := range a {
-			if _, ok := slices.BinarySearch(b, v); ok {
-				n++
-			}
-		}
-		return n, len(a) + 1
-	}
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		cost++
-		switch c := strings.Compare(a[i], b[j]); {
-		case c < 0:
-			i++
-		case c > 0:
-			j++
-		default:
-			n++
-			i++
-			j++
-		}
-	}
-	return n, cost
 }
 
 // AddContacts implements [lifecycle.Store].
