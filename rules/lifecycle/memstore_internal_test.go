@@ -1,0 +1,63 @@
+package lifecycle
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// TestHourLog checks the rolling hour across its move from the node's
+// inline times to a separate list and back.
+func TestHourLog(t *testing.T) {
+	var h hourLog
+	var want []int64
+	add := func(after, at int64) {
+		t.Helper()
+		h.add(after, at)
+		want = slices.DeleteFunc(want, func(x int64) bool { return x <= after })
+		want = append(want, at)
+		if got := h.times(); !slices.Equal(got, want) {
+			t.Fatalf("after add(%d, %d): %v, want %v", after, at, got, want)
+		}
+	}
+	for i := int64(1); i <= 8; i++ { // past hourInline: the separate list
+		add(0, i)
+	}
+	add(6, 9)  // four left: still separate
+	add(8, 10) // two left: back inline
+	if h.ext != nil {
+		t.Fatalf("%d times kept in a separate list", len(h.times()))
+	}
+	add(100, 101) // everything old dropped
+	for i := int64(102); i < 110; i++ {
+		add(100, i)
+	}
+}
+
+// TestIDIndex looks up every id after the table grew many times, and ids
+// never stored.
+func TestIDIndex(t *testing.T) {
+	s := NewMemStore()
+	const n = 5000
+	for i := range n {
+		if got := s.intern(fmt.Sprintf("m%d", i)); got != int32(i) {
+			t.Fatalf("intern m%d = %d", i, got)
+		}
+	}
+	for i := range n {
+		if got, ok := s.lookup(fmt.Sprintf("m%d", i)); !ok || got != int32(i) {
+			t.Fatalf("lookup m%d = %d, %v", i, got, ok)
+		}
+		if got := s.intern(fmt.Sprintf("m%d", i)); got != int32(i) {
+			t.Fatalf("intern m%d again = %d", i, got)
+		}
+	}
+	for _, id := range []string{"", "m-1", fmt.Sprintf("m%d", n), "x"} {
+		if got, ok := s.lookup(id); ok {
+			t.Fatalf("lookup %q = %d, want none", id, got)
+		}
+	}
+	if len(s.nodes) != n || s.ids.n != n {
+		t.Fatalf("%d nodes, %d indexed, want %d", len(s.nodes), s.ids.n, n)
+	}
+}
