@@ -477,7 +477,9 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 		if err != nil || !ok {
 			return res, false, err
 		}
-		res.Invitation = stored
+		// Stored: from here on the sender has an invitation to see, even
+		// if logging, an effect or the delivery fails below.
+		res.Invitation, res.Sent = stored, stored.SenderView(n.expiry, now)
 		result = StatusPending
 		if d.Outcome == "shadow" {
 			result = DeliveryShadow
