@@ -359,18 +359,6 @@ func (s *MemStore) Restrict(_ context.Context, id string, until time.Time) (time
 	return m.RestrictedUntil, nil
 }
 
-// RecordAnswer implements [Store].
-func (s *MemStore) RecordAnswer(_ context.Context, id string, accepted bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.member(id)
-	if !ok {
-		return notFound("member", id)
-	}
-	s.nodes[i].recordAnswer(accepted)
-	return nil
-}
-
 func (nd *memNode) recordAnswer(accepted bool) {
 	nd.m.Answered++
 	if accepted {

@@ -177,15 +177,6 @@ func (s *Store) Restrict(ctx context.Context, id string, until time.Time) (time.
 	return end, err
 }
 
-// RecordAnswer implements [lifecycle.Store].
-func (s *Store) RecordAnswer(ctx context.Context, id string, accepted bool) error {
-	n, err := s.b.Exec(ctx, `UPDATE members SET answered = answered + 1, accepted = accepted + ? WHERE id = ?`, b2i(accepted), id)
-	if err == nil && n == 0 {
-		return notFound("member", id)
-	}
-	return err
-}
-
 func b2i(b bool) int {
 	if b {
 		return 1
