@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentInvitesAdmitExactlyTheLimit", testConcurrentLimit},
 		{"ConcurrentInvitesToABusyRecipient", testBusyRecipient},
 		{"ConcurrentAcceptsAtTheRecipientCap", testRecipientCap},
+		{"ConcurrentAcceptsAtTheSenderCap", testSenderCap},
 		{"ConcurrentAcceptsOfOneInvitation", testAcceptOnce},
 		{"ConcurrentReadsAndWrites", testReadsAndWrites},
 	} {
