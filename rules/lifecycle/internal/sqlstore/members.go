@@ -15,8 +15,8 @@ import (
 type Store struct {
 	b Backend
 	// FailBeforeCommit, if set, runs inside Reserve's transaction after
-	// its writes and before its commit; an error it returns aborts the
-	// transaction. Tests use it to drop the connection mid-transaction.
+	// its writes and before its commit, whatever the reservation counts;
+	// an error it returns aborts the transaction. Tests use it to drop the connection mid-transaction.
 	FailBeforeCommit func(ctx context.Context, q Q) error
 }
 
