@@ -171,9 +171,14 @@ func exists(ctx context.Context, q Q, sql string, args ...any) (bool, error) {
 }
 
 // SetBlock implements [lifecycle.Store]. A block bumps both members' Seq,
-// so an invitation decided before the block cannot commit after it.
+// so an invitation decided before the block cannot commit after it. It
+// locks the two members' rows first, in id order like Reserve, so the
+// two cannot deadlock.
 func (s *Store) SetBlock(ctx context.Context, blocker, blocked string, on bool) error {
 	return s.b.Write(ctx, func(q Q) error {
+		if err := lockMembers(ctx, q, s.b.ForUpdate(), blocker, blocked); err != nil {
+			return err
+		}
 		if _, err := q.Exec(ctx, `INSERT INTO pairs (from_id, to_id, blocked) VALUES (?, ?, ?)
 			ON CONFLICT (from_id, to_id) DO UPDATE SET blocked = excluded.blocked`, blocker, blocked, b2i(on)); err != nil {
 			return err
