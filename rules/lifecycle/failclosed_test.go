@@ -29,6 +29,28 @@ func (s *failingStore) Snapshot(ctx context.Context, q lifecycle.SnapshotQuery) 
 	return s.MemStore.Snapshot(ctx, q)
 }
 
+// abcNetwork is a Network over st where a invites b, a friend of a
+// friend (through c).
+func abcNetwork(t *testing.T, st lifecycle.Store) (*lifecycle.Network, context.Context) {
+	t.Helper()
+	n, err := lifecycle.New(lifecycle.Config{Policy: policy(t), Store: st, Clock: lifecycle.NewManualClock(monday)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		if err := n.AddMember(ctx, lifecycle.Member{ID: id, Email: id + "@example.com", AcceptanceRate: 0.5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range [][2]string{{"a", "c"}, {"c", "b"}} {
+		if err := n.Connect(ctx, p[0], p[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n, ctx
+}
+
 // TestStoreErrorFailsClosed: when the store fails before the invitation
 // is stored, Invite's result holds a closed decision, not the engine's
 // allow, and shows the sender nothing sent.
@@ -43,21 +65,7 @@ func TestStoreErrorFailsClosed(t *testing.T) {
 		{"snapshot", &failingStore{MemStore: lifecycle.NewMemStore(), snapshot: boom}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := lifecycle.New(lifecycle.Config{Policy: policy(t), Store: c.st, Clock: lifecycle.NewManualClock(monday)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			for _, id := range []string{"a", "b", "c"} {
-				if err := n.AddMember(ctx, lifecycle.Member{ID: id, Email: id + "@example.com", AcceptanceRate: 0.5}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, p := range [][2]string{{"a", "c"}, {"c", "b"}} {
-				if err := n.Connect(ctx, p[0], p[1]); err != nil {
-					t.Fatal(err)
-				}
-			}
+			n, ctx := abcNetwork(t, c.st)
 			in := lifecycle.InviteInput{From: "a", To: "b", Note: "Hello from the tests"}
 			if c.st.reserve == nil && c.st.snapshot == nil {
 				res, err := n.Invite(ctx, in)
@@ -117,21 +125,7 @@ func TestLateFailureKeepsTheSendersView(t *testing.T) {
 		{"deliver", &lateFailingStore{MemStore: lifecycle.NewMemStore(), update: boom}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := lifecycle.New(lifecycle.Config{Policy: policy(t), Store: c.st, Clock: lifecycle.NewManualClock(monday)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			for _, id := range []string{"a", "b", "c"} {
-				if err := n.AddMember(ctx, lifecycle.Member{ID: id, Email: id + "@example.com", AcceptanceRate: 0.5}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, p := range [][2]string{{"a", "c"}, {"c", "b"}} {
-				if err := n.Connect(ctx, p[0], p[1]); err != nil {
-					t.Fatal(err)
-				}
-			}
+			n, ctx := abcNetwork(t, c.st)
 			c.st.armed = true
 			res, err := n.Invite(ctx, lifecycle.InviteInput{From: "a", To: "b", Note: "Hello from the tests"})
 			if !errors.Is(err, boom) {
