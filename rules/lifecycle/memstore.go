@@ -97,6 +97,15 @@ func (nd *memNode) touch() uint64 {
 	return x
 }
 
+// touchList reads the first and the last entry of l, like touch: the
+// mutual count reads both adjacency lists next.
+func touchList(l []int32) uint64 {
+	if len(l) == 0 {
+		return 0
+	}
+	return uint64(l[0]) + uint64(l[len(l)-1])
+}
+
 // memPair is the state of an ordered pair of nodes.
 type memPair struct {
 	rec     PairRecord
@@ -822,8 +831,7 @@ func (nd *memNode) usage(w Windows) Usage {
 // Both members are found before either is read: on a large network each
 // lookup and each node is a cache miss, and the processor overlaps
 // misses it meets close together.
-func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (Snapshot, error) {
-	var snap Snapshot
+func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (snap Snapshot, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	is, ok := s.member(q.From)
@@ -843,7 +851,7 @@ func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (Snapshot, error
 		return snap, nil
 	}
 	rn := &s.nodes[ir]
-	if sn.touch()+rn.touch() == touchNever {
+	if sn.touch()+rn.touch()+touchList(s.adj[is])+touchList(s.adj[ir]) == touchNever {
 		return snap, nil
 	}
 	snap.Sender, snap.SenderUsage, snap.SenderConnections = cloneMember(sn.m), sn.usage(q.Windows), len(s.adj[is])
