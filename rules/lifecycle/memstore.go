@@ -19,6 +19,11 @@ import (
 // (and each id a connection names) gets a dense int32 node number once,
 // and everything else (counters, adjacency lists, pair records, pending
 // invitations, blocks) is reached by node number, not by hashing strings.
+// On a network larger than the processor's cache, an invitation's cost is
+// mostly cache misses, so the layout counts them: the id index reads one
+// slot per id, a node holds its rolling hour inline, and Snapshot fetches
+// both members' nodes at once (see RATIONALE.md, "Why does MemStore
+// count cache misses?").
 //
 // One read-write lock guards the state: reads, [MemStore.Snapshot]
 // included, share it, and every conditional write ([MemStore.Reserve],
@@ -33,7 +38,7 @@ type MemStore struct {
 	nodes   []memNode
 	adj     [][]int32 // adj[i]: sorted node numbers of node i's connections
 	byEmail map[string]int32
-	pairs   map[uint64]memPair
+	pairs   pairTable
 	// invs holds the invitations in chunks of invChunk, so that storing
 	// the millionth never copies the first: invitation k (0-based), named
 	// "inv-<k+1>", is invs[k/invChunk][k%invChunk].
@@ -63,7 +68,7 @@ type memNode struct {
 	exists bool // first, on the cache line of m.ID, which a lookup reads
 	// pairsTo has the bit pairBit(to) set for every pair record from this
 	// node (it is never cleared): a clear bit spares Snapshot a lookup in
-	// the large pairs map, most often a cache miss for nothing.
+	// the pairs table.
 	pairsTo uint64
 	m       Member
 	email   string // m.Email, lower case
@@ -125,10 +130,11 @@ func pairOf(from, to int32) uint64 { return uint64(uint32(from))<<32 | uint64(ui
 // pairBit is to's bit in a node's pairsTo.
 func pairBit(to int32) uint64 { return 1 << (uint32(to) * 0x9e3779b1 >> 26) }
 
-// setPair stores the pair record of k. s.mu must be held for writing.
+// setPair stores the pair record of k, or drops it when it is empty.
+// s.mu must be held for writing.
 func (s *MemStore) setPair(k uint64, p memPair) {
 	s.nodes[int32(k>>32)].pairsTo |= pairBit(int32(uint32(k)))
-	s.pairs[k] = p
+	s.pairs.put(k, p)
 }
 
 type winCount struct {
@@ -246,7 +252,6 @@ func (c *counters) add(w Windows) {
 func NewMemStore() *MemStore {
 	return &MemStore{
 		byEmail: map[string]int32{},
-		pairs:   map[uint64]memPair{},
 	}
 }
 
@@ -568,7 +573,7 @@ func (s *MemStore) SetBlock(_ context.Context, blocker, blocked string, on bool)
 	defer s.mu.Unlock()
 	a, b := s.intern(blocker), s.intern(blocked)
 	k := pairOf(a, b)
-	p := s.pairs[k]
+	p, _ := s.pairs.get(k)
 	if p.blocked != on {
 		d := 1
 		if !on {
@@ -578,18 +583,10 @@ func (s *MemStore) SetBlock(_ context.Context, blocker, blocked string, on bool)
 		s.nodes[b].blocks += d
 	}
 	p.blocked = on
-	s.putPair(k, p)
+	s.setPair(k, p)
 	s.nodes[a].seq++
 	s.nodes[b].seq++
 	return nil
-}
-
-func (s *MemStore) putPair(k uint64, p memPair) {
-	if p.empty() {
-		delete(s.pairs, k)
-	} else {
-		s.setPair(k, p)
-	}
 }
 
 // Blocked implements [Store].
@@ -608,7 +605,9 @@ func (s *MemStore) blocked(a, b int32) bool {
 	if s.nodes[a].blocks == 0 || s.nodes[b].blocks == 0 {
 		return false
 	}
-	return s.pairs[pairOf(a, b)].blocked || s.pairs[pairOf(b, a)].blocked
+	ab, _ := s.pairs.get(pairOf(a, b))
+	ba, _ := s.pairs.get(pairOf(b, a))
+	return ab.blocked || ba.blocked
 }
 
 // Pair implements [Store].
@@ -620,7 +619,8 @@ func (s *MemStore) Pair(_ context.Context, from, to string) (PairRecord, error) 
 	if !oka || !okb {
 		return PairRecord{}, nil
 	}
-	return s.pairs[pairOf(a, b)].rec, nil
+	p, _ := s.pairs.get(pairOf(a, b))
+	return p.rec, nil
 }
 
 const invChunk = 4096
@@ -664,7 +664,8 @@ func (s *MemStore) Pending(_ context.Context, from, to string) ([]Invitation, er
 }
 
 func (s *MemStore) pending(a, b int32) []Invitation {
-	return s.invList(s.pairs[pairOf(a, b)].pending)
+	p, _ := s.pairs.get(pairOf(a, b))
+	return s.invList(p.pending)
 }
 
 // invList copies the invitations with indexes ks. s.mu must be held.
@@ -700,13 +701,13 @@ func (s *MemStore) PendingSentBefore(_ context.Context, t time.Time) ([]Invitati
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []Invitation
-	for _, p := range s.pairs {
+	s.pairs.each(func(p *memPair) {
 		for _, k := range p.pending {
 			if inv := s.inv(int(k)); inv.SentAt.Before(t) {
 				out = append(out, *inv)
 			}
 		}
-	}
+	})
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].SentAt.Equal(out[j].SentAt) {
 			return out[i].SentAt.Before(out[j].SentAt)
@@ -744,12 +745,12 @@ func (s *MemStore) setStatus(k int, inv Invitation) {
 	if cur.Status == StatusPending && inv.Status != StatusPending {
 		a, b := s.ids.find(cur.From, s.nodes), s.ids.find(cur.To, s.nodes)
 		pk := pairOf(a, b)
-		p := s.pairs[pk]
+		p, _ := s.pairs.get(pk)
 		p.pending = slices.DeleteFunc(p.pending, func(j int32) bool { return int(j) == k })
 		if len(p.pending) == 0 {
 			p.pending = nil
 		}
-		s.putPair(pk, p)
+		s.setPair(pk, p)
 	}
 	cur.Status, cur.Delivery, cur.ClosedAt = inv.Status, inv.Delivery, inv.ClosedAt
 }
@@ -771,19 +772,19 @@ func (s *MemStore) CloseInvitation(_ context.Context, c Closing) (Invitation, bo
 	pk := pairOf(is, ir)
 	if c.SenderWithdrew {
 		cur.SenderWithdrawnAt = c.At
-		p := s.pairs[pk]
+		p, _ := s.pairs.get(pk)
 		p.hidden = slices.DeleteFunc(p.hidden, func(j int32) bool { return int(j) == k })
 		s.setPair(pk, p)
 	} else {
 		s.setStatus(k, Invitation{Status: c.Status, Delivery: cur.Delivery, ClosedAt: c.At})
 		cur.Private = c.Private
 		if cur.hidden() {
-			p := s.pairs[pk]
+			p, _ := s.pairs.get(pk)
 			p.hidden, _ = insertSorted(p.hidden, int32(k)) // oldest first, whatever the closing order
 			s.setPair(pk, p)
 		}
 	}
-	p := s.pairs[pk]
+	p, _ := s.pairs.get(pk)
 	if c.Ignore {
 		p.rec.Ignored++
 		p.rec.LastIgnoredAt = c.At
@@ -797,7 +798,7 @@ func (s *MemStore) CloseInvitation(_ context.Context, c Closing) (Invitation, bo
 	if len(p.hidden) == 0 {
 		p.hidden = nil
 	}
-	s.putPair(pk, p)
+	s.setPair(pk, p)
 	sn := &s.nodes[is]
 	if c.Answered {
 		sn.recordAnswer(false)
@@ -868,7 +869,7 @@ func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (snap Snapshot, 
 	if sn.pairsTo&pairBit(ir) == 0 {
 		return snap, nil
 	}
-	if p, ok := s.pairs[pairOf(is, ir)]; ok {
+	if p, ok := s.pairs.get(pairOf(is, ir)); ok {
 		snap.Pair = p.rec
 		snap.Pending = s.invList(p.pending)
 		snap.Hidden = s.invList(p.hidden)
@@ -916,7 +917,7 @@ func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, 
 			ir = s.intern(inv.To)
 		}
 		pk := pairOf(is, ir)
-		p := s.pairs[pk]
+		p, _ := s.pairs.get(pk)
 		if p.pending == nil {
 			p.pending = s.one(int32(k))
 		} else {
