@@ -23,7 +23,33 @@ func (x *idIndex) find(id string, nodes []memNode) int32 {
 	if len(x.slots) == 0 {
 		return -1
 	}
-	h := x.hash(id)
+	return x.findHash(id, x.hash(id), nodes)
+}
+
+// find2 is find of two ids, whose nodes it fetches together: the first
+// slot of each id most likely names its node, and reading those two nodes
+// one after the other would wait for one cache miss, then the other.
+func (x *idIndex) find2(a, b string, nodes []memNode) (int32, int32) {
+	if len(x.slots) == 0 {
+		return -1, -1
+	}
+	mask := uint64(len(x.slots) - 1)
+	ha, hb := x.hash(a), x.hash(b)
+	va, vb := x.slots[ha&mask], x.slots[hb&mask]
+	var t uint64
+	if va != 0 {
+		t += uint64(len(nodes[int32(uint32(va))-1].m.ID))
+	}
+	if vb != 0 {
+		t += uint64(len(nodes[int32(uint32(vb))-1].m.ID))
+	}
+	if t == touchNever { // never: it keeps the compiler from dropping the loads
+		return -1, -1
+	}
+	return x.findHash(a, ha, nodes), x.findHash(b, hb, nodes)
+}
+
+func (x *idIndex) findHash(id string, h uint64, nodes []memNode) int32 {
 	fp := h >> 32
 	mask := uint64(len(x.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {

@@ -835,16 +835,21 @@ func (nd *memNode) usage(w Windows) Usage {
 func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (snap Snapshot, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	is, ok := s.member(q.From)
-	if !ok {
+	is, ir := int32(-1), int32(-1)
+	if q.Email == "" && q.To != "" {
+		is, ir = s.ids.find2(q.From, q.To, s.nodes)
+	} else {
+		is = s.ids.find(q.From, s.nodes)
+	}
+	if is < 0 || !s.nodes[is].exists {
 		return snap, notFound("member", q.From)
 	}
-	ir, rok := int32(-1), false
+	rok := false
 	switch {
 	case q.Email != "":
 		ir, rok = s.byEmail[strings.ToLower(q.Email)]
 	case q.To != "":
-		ir, rok = s.member(q.To)
+		rok = ir >= 0 && s.nodes[ir].exists
 	}
 	sn := &s.nodes[is]
 	if !rok {

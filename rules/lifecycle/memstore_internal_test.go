@@ -52,9 +52,19 @@ func TestIDIndex(t *testing.T) {
 			t.Fatalf("intern m%d again = %d", i, got)
 		}
 	}
-	for _, id := range []string{"", "m-1", fmt.Sprintf("m%d", n), "x"} {
+	absent := []string{"", "m-1", fmt.Sprintf("m%d", n), "x"}
+	for _, id := range absent {
 		if got, ok := s.lookup(id); ok {
 			t.Fatalf("lookup %q = %d, want none", id, got)
+		}
+	}
+	for i := 0; i < n; i += 7 {
+		a, b := fmt.Sprintf("m%d", i), fmt.Sprintf("m%d", (i*31)%n)
+		if ga, gb := s.ids.find2(a, b, s.nodes); ga != int32(i) || gb != int32((i*31)%n) {
+			t.Fatalf("find2(%s, %s) = %d, %d", a, b, ga, gb)
+		}
+		if ga, gb := s.ids.find2(a, absent[i%len(absent)], s.nodes); ga != int32(i) || gb != -1 {
+			t.Fatalf("find2(%s, %q) = %d, %d", a, absent[i%len(absent)], ga, gb)
 		}
 	}
 	if len(s.nodes) != n || s.ids.n != n {
