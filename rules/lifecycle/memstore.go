@@ -857,7 +857,7 @@ func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (snap Snapshot, 
 		return snap, nil
 	}
 	rn := &s.nodes[ir]
-	if sn.touch()+rn.touch()+touchList(s.adj[is])+touchList(s.adj[ir]) == touchNever {
+	if sn.touch()+rn.touch()+touchList(s.adj[is])+touchList(s.adj[ir])+s.pairs.touch(pairOf(is, ir)) == touchNever {
 		return snap, nil
 	}
 	snap.Sender, snap.SenderUsage, snap.SenderConnections = cloneMember(sn.m), sn.usage(q.Windows), len(s.adj[is])

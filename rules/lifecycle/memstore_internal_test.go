@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -69,5 +70,38 @@ func TestIDIndex(t *testing.T) {
 	}
 	if len(s.nodes) != n || s.ids.n != n {
 		t.Fatalf("%d nodes, %d indexed, want %d", len(s.nodes), s.ids.n, n)
+	}
+}
+
+// TestPairTable runs random puts and drops against a Go map.
+func TestPairTable(t *testing.T) {
+	var pt pairTable
+	model := map[uint64]int{}
+	r := rand.New(rand.NewPCG(5, 6))
+	for step := range 200_000 {
+		k := uint64(r.IntN(3000)) // keys collide often, so drops shift clusters
+		if r.IntN(3) == 0 {
+			pt.put(k, memPair{})
+			delete(model, k)
+		} else {
+			pt.put(k, memPair{rec: PairRecord{Ignored: step + 1}})
+			model[k] = step + 1
+		}
+		if step%1000 == 0 || step == 199_999 {
+			if pt.n != len(model) {
+				t.Fatalf("step %d: %d keys, want %d", step, pt.n, len(model))
+			}
+			for k := range uint64(3000) {
+				p, ok := pt.get(k)
+				if want, has := model[k]; ok != has || p.rec.Ignored != want {
+					t.Fatalf("step %d: get(%d) = %d, %v; want %d, %v", step, k, p.rec.Ignored, ok, want, has)
+				}
+			}
+			seen := 0
+			pt.each(func(*memPair) { seen++ })
+			if seen != len(model) {
+				t.Fatalf("step %d: each saw %d, want %d", step, seen, len(model))
+			}
+		}
 	}
 }
