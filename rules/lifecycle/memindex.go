@@ -1,6 +1,9 @@
 package lifecycle
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"runtime"
+)
 
 // idIndex finds a member id's node number. It is an open-addressing table
 // of 8-byte slots, each 32 bits of the id's hash over 1 + the node
@@ -43,9 +46,7 @@ func (x *idIndex) find2(a, b string, nodes []memNode) (int32, int32) {
 	if vb != 0 {
 		t += uint64(len(nodes[int32(uint32(vb))-1].m.ID))
 	}
-	if t == touchNever { // never: it keeps the compiler from dropping the loads
-		return -1, -1
-	}
+	runtime.KeepAlive(t) // keeps the loads
 	return x.findHash(a, ha, nodes), x.findHash(b, hb, nodes)
 }
 
