@@ -29,6 +29,28 @@ func (s *failingStore) Snapshot(ctx context.Context, q lifecycle.SnapshotQuery) 
 	return s.MemStore.Snapshot(ctx, q)
 }
 
+// abcNetwork is a Network over st where a invites b, a friend of a
+// friend (through c).
+func abcNetwork(t *testing.T, st lifecycle.Store) (*lifecycle.Network, context.Context) {
+	t.Helper()
+	n, err := lifecycle.New(lifecycle.Config{Policy: policy(t), Store: st, Clock: lifecycle.NewManualClock(monday)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		if err := n.AddMember(ctx, lifecycle.Member{ID: id, Email: id + "@example.com", AcceptanceRate: 0.5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range [][2]string{{"a", "c"}, {"c", "b"}} {
+		if err := n.Connect(ctx, p[0], p[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n, ctx
+}
+
 // TestStoreErrorFailsClosed: when the store fails before the invitation
 // is stored, Invite's result holds a closed decision, not the engine's
 // allow, and shows the sender nothing sent.
@@ -43,21 +65,7 @@ func TestStoreErrorFailsClosed(t *testing.T) {
 		{"snapshot", &failingStore{MemStore: lifecycle.NewMemStore(), snapshot: boom}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := lifecycle.New(lifecycle.Config{Policy: policy(t), Store: c.st, Clock: lifecycle.NewManualClock(monday)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			for _, id := range []string{"a", "b", "c"} {
-				if err := n.AddMember(ctx, lifecycle.Member{ID: id, Email: id + "@example.com", AcceptanceRate: 0.5}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, p := range [][2]string{{"a", "c"}, {"c", "b"}} {
-				if err := n.Connect(ctx, p[0], p[1]); err != nil {
-					t.Fatal(err)
-				}
-			}
+			n, ctx := abcNetwork(t, c.st)
 			in := lifecycle.InviteInput{From: "a", To: "b", Note: "Hello from the tests"}
 			if c.st.reserve == nil && c.st.snapshot == nil {
 				res, err := n.Invite(ctx, in)
@@ -76,6 +84,59 @@ func TestStoreErrorFailsClosed(t *testing.T) {
 			}
 			if got, _ := c.st.MemStore.SentBy(ctx, "a"); len(got) != 0 {
 				t.Fatalf("stored %v", got)
+			}
+		})
+	}
+}
+
+// lateFailingStore is a MemStore whose Append or UpdateInvitation fails
+// once armed: after Reserve stored an invitation, when the invite is
+// logged or delivered.
+type lateFailingStore struct {
+	*lifecycle.MemStore
+	armed          bool
+	append, update error
+}
+
+func (s *lateFailingStore) Append(ctx context.Context, e *lifecycle.Event) error {
+	if s.armed && s.append != nil {
+		return s.append
+	}
+	return s.MemStore.Append(ctx, e)
+}
+
+func (s *lateFailingStore) UpdateInvitation(ctx context.Context, inv lifecycle.Invitation, from string) (bool, error) {
+	if s.armed && s.update != nil {
+		return false, s.update
+	}
+	return s.MemStore.UpdateInvitation(ctx, inv, from)
+}
+
+// TestLateFailureKeepsTheSendersView: when logging or delivery fails
+// after Reserve stored the invitation, Invite returns the error, but the
+// invitation exists, so the result shows the sender its view of it.
+func TestLateFailureKeepsTheSendersView(t *testing.T) {
+	boom := errors.New("disk I/O error")
+	for _, c := range []struct {
+		name string
+		st   *lateFailingStore
+	}{
+		{"log", &lateFailingStore{MemStore: lifecycle.NewMemStore(), append: boom}},
+		{"deliver", &lateFailingStore{MemStore: lifecycle.NewMemStore(), update: boom}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n, ctx := abcNetwork(t, c.st)
+			c.st.armed = true
+			res, err := n.Invite(ctx, lifecycle.InviteInput{From: "a", To: "b", Note: "Hello from the tests"})
+			if !errors.Is(err, boom) {
+				t.Fatalf("err = %v, want %v", err, boom)
+			}
+			stored, _ := c.st.MemStore.SentBy(ctx, "a")
+			if len(stored) != 1 || res.Invitation.ID != stored[0].ID {
+				t.Fatalf("stored %v, result's invitation %q", stored, res.Invitation.ID)
+			}
+			if res.Invite.Outcome != "allow" || res.Sent.ID != stored[0].ID || res.Sent.Status != lifecycle.StatusPending {
+				t.Fatalf("sender's view %+v of stored %+v (invite %s/%s)", res.Sent, stored[0], res.Invite.Outcome, res.Invite.Reason)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -10,12 +11,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"github.com/connrules/connrules/rules/lifecycle/internal/sorted"
 )
 
 // MemStore is the in-memory [Store]. Member ids are interned: each member
 // (and each id a connection names) gets a dense int32 node number once,
 // and everything else (counters, adjacency lists, pair records, pending
 // invitations, blocks) is reached by node number, not by hashing strings.
+// On a network larger than the processor's cache, an invitation's cost is
+// mostly cache misses, so the layout counts them: the id index reads one
+// slot per id, a node holds its rolling hour inline, and Snapshot fetches
+// both members' nodes at once (see RATIONALE.md, "Why does MemStore
+// count cache misses?").
 //
 // One read-write lock guards the state: reads, [MemStore.Snapshot]
 // included, share it, and every conditional write ([MemStore.Reserve],
@@ -26,11 +35,11 @@ import (
 // of its own.
 type MemStore struct {
 	mu      sync.RWMutex
-	ids     map[string]int32
+	ids     idIndex
 	nodes   []memNode
 	adj     [][]int32 // adj[i]: sorted node numbers of node i's connections
 	byEmail map[string]int32
-	pairs   map[uint64]memPair
+	pairs   pairTable
 	// invs holds the invitations in chunks of invChunk, so that storing
 	// the millionth never copies the first: invitation k (0-based), named
 	// "inv-<k+1>", is invs[k/invChunk][k%invChunk].
@@ -40,6 +49,11 @@ type MemStore struct {
 	// its sender's previous invitation (0 if none): a list per sender that
 	// costs no allocation per invitation.
 	prevSent [][]int32
+	// idBuf holds the bytes of invitation ids and slab the first entry of
+	// pairs' pending lists, handed out in pieces so that storing an
+	// invitation allocates nothing of its own (see newID and one).
+	idBuf []byte
+	slab  []int32
 
 	emu      sync.Mutex
 	events   []Event
@@ -52,8 +66,12 @@ type MemStore struct {
 // memNode is one interned id: a member once PutMember stored one, plus its
 // counters, connections and imported contacts.
 type memNode struct {
+	exists bool // first, on the cache line of m.ID, which a lookup reads
+	// pairsTo has the bit pairBit(to) set for every pair record from this
+	// node (it is never cleared): a clear bit spares Snapshot a lookup in
+	// the pairs table.
+	pairsTo uint64
 	m       Member
-	exists  bool
 	email   string // m.Email, lower case
 	seq     uint64
 	recvSeq uint64
@@ -66,6 +84,29 @@ type memNode struct {
 	// lastSent is 1 + the index into invs of the member's latest
 	// invitation, 0 if none; prevSent chains it to the earlier ones.
 	lastSent int32
+}
+
+// touch reads one word of each cache line of the node. Its loads do not
+// depend on each other, so the processor fetches the lines together: on
+// a network larger than the cache, reading the node field by field would
+// wait for one miss after another. Callers pass the sum to
+// runtime.KeepAlive, so the compiler keeps the loads.
+func (nd *memNode) touch() uint64 {
+	p := unsafe.Pointer(nd)
+	var x uint64
+	for off := uintptr(0); off+8 <= unsafe.Sizeof(*nd); off += 64 {
+		x += *(*uint64)(unsafe.Add(p, off))
+	}
+	return x
+}
+
+// touchList reads the first and the last entry of l, like touch: the
+// mutual count reads both adjacency lists next.
+func touchList(l []int32) uint64 {
+	if len(l) == 0 {
+		return 0
+	}
+	return uint64(l[0]) + uint64(l[len(l)-1])
 }
 
 // memPair is the state of an ordered pair of nodes.
@@ -83,6 +124,16 @@ func (p *memPair) empty() bool {
 }
 
 func pairOf(from, to int32) uint64 { return uint64(uint32(from))<<32 | uint64(uint32(to)) }
+
+// pairBit is to's bit in a node's pairsTo.
+func pairBit(to int32) uint64 { return 1 << (uint32(to) * 0x9e3779b1 >> 26) }
+
+// setPair stores the pair record of k, or drops it when it is empty.
+// s.mu must be held for writing.
+func (s *MemStore) setPair(k uint64, p memPair) {
+	s.nodes[int32(k>>32)].pairsTo |= pairBit(int32(uint32(k)))
+	s.pairs.put(k, p)
+}
 
 type winCount struct {
 	start int64 // UnixNano of the window start
@@ -112,13 +163,66 @@ func (c *winCount) inc(start time.Time) {
 // times inside the hour.
 type counters struct {
 	day, week, month winCount
-	hour             []int64
+	hour             hourLog
+}
+
+// hourInline is how many send times of the rolling hour a counter keeps
+// inside its node. A member rarely sends more in an hour, so reading the
+// hour costs no pointer chase (a cache miss on a large network).
+const hourInline = 3
+
+// hourLog is the send times inside the rolling hour, oldest first: in
+// inl[:n], or all in ext once there are more than hourInline.
+type hourLog struct {
+	n   int32
+	inl [hourInline]int64
+	ext []int64
+}
+
+func (h *hourLog) times() []int64 {
+	if h.ext != nil {
+		return h.ext
+	}
+	return h.inl[:h.n]
+}
+
+// add drops the times not after after and appends t.
+func (h *hourLog) add(after, t int64) {
+	if h.ext == nil {
+		k := 0
+		for _, x := range h.inl[:h.n] {
+			if x > after {
+				h.inl[k] = x
+				k++
+			}
+		}
+		if k < hourInline {
+			h.inl[k], h.n = t, int32(k+1)
+			return
+		}
+		h.ext, h.n = append(make([]int64, 0, 2*hourInline+2), h.inl[:k]...), 0
+	} else {
+		keep := h.ext[:0]
+		for _, x := range h.ext {
+			if x > after {
+				keep = append(keep, x)
+			}
+		}
+		if len(keep) < hourInline {
+			h.n, h.ext = int32(copy(h.inl[:], keep)), nil
+			h.inl[h.n] = t
+			h.n++
+			return
+		}
+		h.ext = keep
+	}
+	h.ext = append(h.ext, t)
 }
 
 func (c *counters) read(w Windows) (n [4]int, oldest time.Time) {
 	h := w.Hour.UnixNano()
 	now := w.Now.UnixNano()
-	for _, t := range c.hour {
+	for _, t := range c.hour.times() {
 		if t > h && t <= now {
 			if n[0] == 0 {
 				oldest = time.Unix(0, t)
@@ -136,17 +240,7 @@ func (c *counters) ahead(w Windows) bool {
 }
 
 func (c *counters) add(w Windows) {
-	h := w.Hour.UnixNano()
-	keep := c.hour[:0]
-	for _, t := range c.hour {
-		if t > h {
-			keep = append(keep, t)
-		}
-	}
-	if cap(keep) == 0 {
-		keep = make([]int64, 0, 4)
-	}
-	c.hour = append(keep, w.Now.UnixNano())
+	c.hour.add(w.Hour.UnixNano(), w.Now.UnixNano())
 	c.day.inc(w.Day)
 	c.week.inc(w.Week)
 	c.month.inc(w.Month)
@@ -155,9 +249,7 @@ func (c *counters) add(w Windows) {
 // NewMemStore returns an empty in-memory store.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		ids:     map[string]int32{},
 		byEmail: map[string]int32{},
-		pairs:   map[uint64]memPair{},
 	}
 }
 
@@ -178,21 +270,28 @@ func notFound(what, id string) error { return fmt.Errorf("%s %q: %w", what, id, 
 
 // member returns the node of a stored member. s.mu must be held.
 func (s *MemStore) member(id string) (int32, bool) {
-	i, ok := s.ids[id]
+	i, ok := s.lookup(id)
 	if !ok || !s.nodes[i].exists {
 		return -1, false
 	}
 	return i, true
 }
 
+// lookup returns the node of id, a member or an id a connection named.
+// s.mu must be held.
+func (s *MemStore) lookup(id string) (int32, bool) {
+	i := s.ids.find(id, s.nodes)
+	return i, i >= 0
+}
+
 // intern returns the node of id, creating it. s.mu must be held for writing.
 func (s *MemStore) intern(id string) int32 {
-	if i, ok := s.ids[id]; ok {
+	if i, ok := s.lookup(id); ok {
 		return i
 	}
 	i := int32(len(s.nodes))
-	s.ids[id] = i
 	s.nodes = append(s.nodes, memNode{m: Member{ID: id}})
+	s.ids.add(id, i, s.nodes)
 	s.adj = append(s.adj, nil)
 	return i
 }
@@ -272,18 +371,6 @@ func (s *MemStore) Restrict(_ context.Context, id string, until time.Time) (time
 	return m.RestrictedUntil, nil
 }
 
-// RecordAnswer implements [Store].
-func (s *MemStore) RecordAnswer(_ context.Context, id string, accepted bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.member(id)
-	if !ok {
-		return notFound("member", id)
-	}
-	s.nodes[i].recordAnswer(accepted)
-	return nil
-}
-
 func (nd *memNode) recordAnswer(accepted bool) {
 	nd.m.Answered++
 	if accepted {
@@ -327,8 +414,8 @@ func (s *MemStore) connect(ia, ib int32) {
 func (s *MemStore) Disconnect(_ context.Context, a, b string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ia, oka := s.ids[a]
-	ib, okb := s.ids[b]
+	ia, oka := s.lookup(a)
+	ib, okb := s.lookup(b)
 	if !oka || !okb {
 		return false, nil
 	}
@@ -342,7 +429,7 @@ func (s *MemStore) Disconnect(_ context.Context, a, b string) (bool, error) {
 func (s *MemStore) ConnectionCount(_ context.Context, id string) (int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.ids[id]
+	i, ok := s.lookup(id)
 	if !ok {
 		return 0, nil
 	}
@@ -353,7 +440,7 @@ func (s *MemStore) ConnectionCount(_ context.Context, id string) (int, error) {
 func (s *MemStore) Connections(id string) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.ids[id]
+	i, ok := s.lookup(id)
 	if !ok {
 		return nil
 	}
@@ -369,8 +456,8 @@ func (s *MemStore) Connections(id string) []string {
 func (s *MemStore) Relation(_ context.Context, a, b string, budget int) (int, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ia, oka := s.ids[a]
-	ib, okb := s.ids[b]
+	ia, oka := s.lookup(a)
+	ib, okb := s.lookup(b)
 	if !oka || !okb {
 		return 0, 0, nil
 	}
@@ -390,7 +477,7 @@ func (s *MemStore) relation(ia, ib int32, budget int) (degree, mutual int) {
 		return 0, 0
 	}
 	A, B := s.adj[ia], s.adj[ib]
-	mutual, cost := intersectCount(A, B)
+	mutual, cost := sorted.IntersectCount(A, B)
 	budget -= cost
 	if _, connected := slices.BinarySearch(A, ib); connected {
 		return 1, mutual
@@ -448,38 +535,6 @@ func (s *MemStore) bitset() *[]uint64 {
 	return &b
 }
 
-// intersectCount counts common elements of two sorted lists and returns
-// the work done. When one list is much longer it binary-searches the
-// shorter one's elements in it.
-func intersectCount(a, b []int32) (n, cost int) {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	if len(a)*8 < len(b) {
-		for _, v := range a {
-			if _, ok := slices.BinarySearch(b, v); ok {
-				n++
-			}
-		}
-		return n, len(a) + 1
-	}
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		cost++
-		x, y := a[i], b[j]
-		if x <= y {
-			i++
-		}
-		if y <= x {
-			j++
-		}
-		if x == y {
-			n++
-		}
-	}
-	return n, cost
-}
-
 // AddContacts implements [Store].
 func (s *MemStore) AddContacts(_ context.Context, owner string, emails []string) error {
 	s.mu.Lock()
@@ -501,7 +556,7 @@ func (s *MemStore) HasContact(_ context.Context, owner, email string) (bool, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.ids[owner]
+	i, ok := s.lookup(owner)
 	if !ok {
 		return false, nil
 	}
@@ -516,7 +571,7 @@ func (s *MemStore) SetBlock(_ context.Context, blocker, blocked string, on bool)
 	defer s.mu.Unlock()
 	a, b := s.intern(blocker), s.intern(blocked)
 	k := pairOf(a, b)
-	p := s.pairs[k]
+	p, _ := s.pairs.get(k)
 	if p.blocked != on {
 		d := 1
 		if !on {
@@ -526,26 +581,18 @@ func (s *MemStore) SetBlock(_ context.Context, blocker, blocked string, on bool)
 		s.nodes[b].blocks += d
 	}
 	p.blocked = on
-	s.putPair(k, p)
+	s.setPair(k, p)
 	s.nodes[a].seq++
 	s.nodes[b].seq++
 	return nil
-}
-
-func (s *MemStore) putPair(k uint64, p memPair) {
-	if p.empty() {
-		delete(s.pairs, k)
-	} else {
-		s.pairs[k] = p
-	}
 }
 
 // Blocked implements [Store].
 func (s *MemStore) Blocked(_ context.Context, a, b string) (bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ia, oka := s.ids[a]
-	ib, okb := s.ids[b]
+	ia, oka := s.lookup(a)
+	ib, okb := s.lookup(b)
 	if !oka || !okb {
 		return false, nil
 	}
@@ -556,19 +603,22 @@ func (s *MemStore) blocked(a, b int32) bool {
 	if s.nodes[a].blocks == 0 || s.nodes[b].blocks == 0 {
 		return false
 	}
-	return s.pairs[pairOf(a, b)].blocked || s.pairs[pairOf(b, a)].blocked
+	ab, _ := s.pairs.get(pairOf(a, b))
+	ba, _ := s.pairs.get(pairOf(b, a))
+	return ab.blocked || ba.blocked
 }
 
 // Pair implements [Store].
 func (s *MemStore) Pair(_ context.Context, from, to string) (PairRecord, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	a, oka := s.ids[from]
-	b, okb := s.ids[to]
+	a, oka := s.lookup(from)
+	b, okb := s.lookup(to)
 	if !oka || !okb {
 		return PairRecord{}, nil
 	}
-	return s.pairs[pairOf(a, b)].rec, nil
+	p, _ := s.pairs.get(pairOf(a, b))
+	return p.rec, nil
 }
 
 const invChunk = 4096
@@ -603,8 +653,8 @@ func (s *MemStore) Invitation(_ context.Context, id string) (Invitation, error) 
 func (s *MemStore) Pending(_ context.Context, from, to string) ([]Invitation, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	a, oka := s.ids[from]
-	b, okb := s.ids[to]
+	a, oka := s.lookup(from)
+	b, okb := s.lookup(to)
 	if !oka || !okb {
 		return nil, nil
 	}
@@ -612,7 +662,8 @@ func (s *MemStore) Pending(_ context.Context, from, to string) ([]Invitation, er
 }
 
 func (s *MemStore) pending(a, b int32) []Invitation {
-	return s.invList(s.pairs[pairOf(a, b)].pending)
+	p, _ := s.pairs.get(pairOf(a, b))
+	return s.invList(p.pending)
 }
 
 // invList copies the invitations with indexes ks. s.mu must be held.
@@ -631,7 +682,7 @@ func (s *MemStore) invList(ks []int32) []Invitation {
 func (s *MemStore) SentBy(_ context.Context, from string) ([]Invitation, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.ids[from]
+	i, ok := s.lookup(from)
 	if !ok {
 		return nil, nil
 	}
@@ -648,13 +699,13 @@ func (s *MemStore) PendingSentBefore(_ context.Context, t time.Time) ([]Invitati
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []Invitation
-	for _, p := range s.pairs {
+	s.pairs.each(func(p *memPair) {
 		for _, k := range p.pending {
 			if inv := s.inv(int(k)); inv.SentAt.Before(t) {
 				out = append(out, *inv)
 			}
 		}
-	}
+	})
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].SentAt.Equal(out[j].SentAt) {
 			return out[i].SentAt.Before(out[j].SentAt)
@@ -690,14 +741,14 @@ func (s *MemStore) UpdateInvitation(_ context.Context, inv Invitation, from stri
 func (s *MemStore) setStatus(k int, inv Invitation) {
 	cur := s.inv(k)
 	if cur.Status == StatusPending && inv.Status != StatusPending {
-		a, b := s.ids[cur.From], s.ids[cur.To]
+		a, b := s.ids.find(cur.From, s.nodes), s.ids.find(cur.To, s.nodes)
 		pk := pairOf(a, b)
-		p := s.pairs[pk]
+		p, _ := s.pairs.get(pk)
 		p.pending = slices.DeleteFunc(p.pending, func(j int32) bool { return int(j) == k })
 		if len(p.pending) == 0 {
 			p.pending = nil
 		}
-		s.putPair(pk, p)
+		s.setPair(pk, p)
 	}
 	cur.Status, cur.Delivery, cur.ClosedAt = inv.Status, inv.Delivery, inv.ClosedAt
 }
@@ -715,23 +766,23 @@ func (s *MemStore) CloseInvitation(_ context.Context, c Closing) (Invitation, bo
 	if cur.Status != c.From || !cur.SenderWithdrawnAt.IsZero() {
 		return *cur, false, nil
 	}
-	is, ir := s.ids[cur.From], s.ids[cur.To]
+	is, ir := s.ids.find(cur.From, s.nodes), s.ids.find(cur.To, s.nodes)
 	pk := pairOf(is, ir)
 	if c.SenderWithdrew {
 		cur.SenderWithdrawnAt = c.At
-		p := s.pairs[pk]
+		p, _ := s.pairs.get(pk)
 		p.hidden = slices.DeleteFunc(p.hidden, func(j int32) bool { return int(j) == k })
-		s.pairs[pk] = p
+		s.setPair(pk, p)
 	} else {
 		s.setStatus(k, Invitation{Status: c.Status, Delivery: cur.Delivery, ClosedAt: c.At})
 		cur.Private = c.Private
 		if cur.hidden() {
-			p := s.pairs[pk]
+			p, _ := s.pairs.get(pk)
 			p.hidden, _ = insertSorted(p.hidden, int32(k)) // oldest first, whatever the closing order
-			s.pairs[pk] = p
+			s.setPair(pk, p)
 		}
 	}
-	p := s.pairs[pk]
+	p, _ := s.pairs.get(pk)
 	if c.Ignore {
 		p.rec.Ignored++
 		p.rec.LastIgnoredAt = c.At
@@ -745,7 +796,7 @@ func (s *MemStore) CloseInvitation(_ context.Context, c Closing) (Invitation, bo
 	if len(p.hidden) == 0 {
 		p.hidden = nil
 	}
-	s.putPair(pk, p)
+	s.setPair(pk, p)
 	sn := &s.nodes[is]
 	if c.Answered {
 		sn.recordAnswer(false)
@@ -776,29 +827,36 @@ func (nd *memNode) usage(w Windows) Usage {
 
 // Snapshot implements [Store]: every fact under one read lock, the
 // members found by two map lookups and everything else by node number.
-func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (Snapshot, error) {
-	var snap Snapshot
+// Both members are found before either is read: on a large network each
+// lookup and each node is a cache miss, and the processor overlaps
+// misses it meets close together.
+func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (snap Snapshot, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	is, ok := s.member(q.From)
-	if !ok {
+	is, ir := int32(-1), int32(-1)
+	if q.Email == "" && q.To != "" {
+		is, ir = s.ids.find2(q.From, q.To, s.nodes)
+	} else {
+		is = s.ids.find(q.From, s.nodes)
+	}
+	if is < 0 || !s.nodes[is].exists {
 		return snap, notFound("member", q.From)
 	}
-	sn := &s.nodes[is]
-	snap.Sender, snap.SenderUsage, snap.SenderConnections = cloneMember(sn.m), sn.usage(q.Windows), len(s.adj[is])
-	var ir int32
+	rok := false
 	switch {
 	case q.Email != "":
-		ir, ok = s.byEmail[strings.ToLower(q.Email)]
+		ir, rok = s.byEmail[strings.ToLower(q.Email)]
 	case q.To != "":
-		ir, ok = s.member(q.To)
-	default:
-		ok = false
+		rok = ir >= 0 && s.nodes[ir].exists
 	}
-	if !ok {
+	sn := &s.nodes[is]
+	if !rok {
+		snap.Sender, snap.SenderUsage, snap.SenderConnections = cloneMember(sn.m), sn.usage(q.Windows), len(s.adj[is])
 		return snap, nil
 	}
 	rn := &s.nodes[ir]
+	runtime.KeepAlive(sn.touch() + rn.touch() + touchList(s.adj[is]) + touchList(s.adj[ir]) + s.pairs.touch(pairOf(is, ir)))
+	snap.Sender, snap.SenderUsage, snap.SenderConnections = cloneMember(sn.m), sn.usage(q.Windows), len(s.adj[is])
 	snap.RecipientFound = true
 	snap.Recipient, snap.RecipientUsage, snap.RecipientConnections = cloneMember(rn.m), rn.usage(q.Windows), len(s.adj[ir])
 	snap.Degree, snap.Mutual = s.relation(is, ir, q.Budget)
@@ -809,9 +867,12 @@ func (s *MemStore) Snapshot(_ context.Context, q SnapshotQuery) (Snapshot, error
 		_, snap.RecipientHasContact = rn.contacts[sn.email]
 	}
 	snap.Blocked = s.blocked(is, ir)
-	if p, ok := s.pairs[pairOf(is, ir)]; ok {
+	if sn.pairsTo&pairBit(ir) == 0 {
+		return snap, nil
+	}
+	if p, ok := s.pairs.get(pairOf(is, ir)); ok {
 		snap.Pair = p.rec
-		snap.Pending = s.pending(is, ir)
+		snap.Pending = s.invList(p.pending)
 		snap.Hidden = s.invList(p.hidden)
 	}
 	return snap, nil
@@ -843,8 +904,7 @@ func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, 
 		rn.recv.add(r.Windows)
 	}
 	k := s.ninvs
-	var buf [24]byte
-	inv.ID = string(strconv.AppendInt(append(buf[:0], "inv-"...), int64(k+1), 10))
+	inv.ID = s.newID(k + 1)
 	if k%invChunk == 0 {
 		s.invs = append(s.invs, make([]Invitation, invChunk))
 		s.prevSent = append(s.prevSent, make([]int32, invChunk))
@@ -858,11 +918,39 @@ func (s *MemStore) Reserve(_ context.Context, r Reservation) (Invitation, bool, 
 			ir = s.intern(inv.To)
 		}
 		pk := pairOf(is, ir)
-		p := s.pairs[pk]
-		p.pending = append(p.pending, int32(k))
-		s.pairs[pk] = p
+		p, _ := s.pairs.get(pk)
+		if p.pending == nil {
+			p.pending = s.one(int32(k))
+		} else {
+			p.pending = append(p.pending, int32(k))
+		}
+		s.setPair(pk, p)
 	}
 	return inv, true, nil
+}
+
+// newID returns "inv-k", its bytes cut from a shared buffer that is never
+// written again. s.mu must be held for writing.
+func (s *MemStore) newID(k int) string {
+	if cap(s.idBuf)-len(s.idBuf) < 24 {
+		s.idBuf = make([]byte, 0, 16<<10)
+	}
+	start := len(s.idBuf)
+	s.idBuf = strconv.AppendInt(append(s.idBuf, "inv-"...), int64(k), 10)
+	return unsafe.String(&s.idBuf[start], len(s.idBuf)-start)
+}
+
+// one returns the list [k] with capacity 1, cut from a shared slab: a
+// later append copies it out, so lists never overlap. s.mu must be held
+// for writing.
+func (s *MemStore) one(k int32) []int32 {
+	if len(s.slab) == 0 {
+		s.slab = make([]int32, 4096)
+	}
+	l := s.slab[:1:1]
+	s.slab = s.slab[1:]
+	l[0] = k
+	return l
 }
 
 // AcceptInvitation implements [Store]: the status check, the count checks
@@ -878,7 +966,7 @@ func (s *MemStore) AcceptInvitation(_ context.Context, a Acceptance) (bool, erro
 	if cur.Status != StatusPending {
 		return false, fmt.Errorf("invitation %s (%s): %w", cur.ID, cur.Status, ErrNotPending)
 	}
-	is, ir := s.ids[cur.From], s.ids[cur.To]
+	is, ir := s.ids.find(cur.From, s.nodes), s.ids.find(cur.To, s.nodes)
 	if len(s.adj[is]) != a.SenderConnections || len(s.adj[ir]) != a.RecipientConnections {
 		return false, nil
 	}

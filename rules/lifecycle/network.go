@@ -335,7 +335,6 @@ type stageFacts struct {
 	req, dreq         rules.Request
 	sender, recipient rules.Member
 	first, deliver    rules.Decision
-	ev                Event // scratch when events are not logged
 }
 
 // facts builds the engine's request for a stage from a snapshot. The
@@ -460,13 +459,7 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 	if snap.RecipientFound {
 		subject = snap.Recipient.ID
 	}
-	ev := &f.ev
-	if !n.noLog() {
-		ev = &Event{At: now, Action: ActionInvite, Actor: sender.ID, Subject: subject, Request: req, Decision: &f.first}
-		if in.Email != "" {
-			ev.Detail = map[string]any{"email": in.Email}
-		}
-	}
+	result := "refused"
 
 	switch d.Outcome {
 	case "allow", "shadow":
@@ -484,10 +477,12 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 		if err != nil || !ok {
 			return res, false, err
 		}
-		res.Invitation = stored
-		ev.Invitation, ev.Result = stored.ID, StatusPending
+		// Stored: from here on the sender has an invitation to see, even
+		// if logging, an effect or the delivery fails below.
+		res.Invitation, res.Sent = stored, stored.SenderView(n.expiry, now)
+		result = StatusPending
 		if d.Outcome == "shadow" {
-			ev.Result = DeliveryShadow
+			result = DeliveryShadow
 		}
 	default:
 		lim := n.limits[sender.Tier]
@@ -497,9 +492,13 @@ func (n *Network) tryInvite(ctx context.Context, in InviteInput) (res InviteResu
 				return res, false, err
 			}
 		}
-		ev.Result = "refused"
 	}
 	if !n.noLog() {
+		ev := &Event{At: now, Action: ActionInvite, Actor: sender.ID, Subject: subject, Invitation: res.Invitation.ID,
+			Request: req, Decision: &f.first, Result: result}
+		if in.Email != "" {
+			ev.Detail = map[string]any{"email": in.Email}
+		}
 		if err := n.log(ctx, ev); err != nil {
 			return res, true, err
 		}

@@ -188,24 +188,24 @@ func TestWindowCountersNeverGoBack(t *testing.T) {
 // before a restriction and an answer were recorded must not erase them.
 func TestMemberEditKeepsAConcurrentRestriction(t *testing.T) {
 	f := newFixture(t, policy(t), monday)
-	f.member(lifecycle.Member{ID: "alice"})
+	f.hub("free", 1)
 	m, err := f.store.Member(f.ctx, "alice")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.n.Accept(f.ctx, f.invite("alice", "r1").Invitation.ID); err != nil {
 		t.Fatal(err)
 	}
 	until := monday.Add(7 * 24 * time.Hour)
 	if _, err := f.store.Restrict(f.ctx, "alice", until); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.RecordAnswer(f.ctx, "alice", true); err != nil {
-		t.Fatal(err)
-	}
-	m.Company = "Acme"
+	m.Company = "Initech"
 	if err := f.n.AddMember(f.ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.store.Member(f.ctx, "alice")
-	if !got.RestrictedUntil.Equal(until) || got.Answered != 1 || got.Accepted != 1 || got.Company != "Acme" {
+	if !got.RestrictedUntil.Equal(until) || got.Answered != 1 || got.Accepted != 1 || got.Company != "Initech" {
 		t.Fatalf("after the edit: restricted until %s, answered %d, accepted %d, company %q", got.RestrictedUntil, got.Answered, got.Accepted, got.Company)
 	}
 }

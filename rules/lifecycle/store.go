@@ -38,7 +38,7 @@ type Store interface {
 	// PutMember creates a member, or updates an existing member's profile:
 	// every field but RestrictedUntil, Answered and Accepted, which only
 	// their own atomic steps change (Restrict, AcceptInvitation,
-	// CloseInvitation, RecordAnswer), so an edit never erases a concurrent
+	// CloseInvitation), so an edit never erases a concurrent
 	// restriction or answer. A new member takes every field of m. If
 	// m.Version is not 0 it must equal the stored member's Version (0 when
 	// there is none), otherwise PutMember changes nothing and returns an
@@ -48,9 +48,6 @@ type Store interface {
 	// Restrict moves a member's restriction end to until if that is later
 	// than the current one, and returns the end in force.
 	Restrict(ctx context.Context, id string, until time.Time) (time.Time, error)
-	// RecordAnswer counts an answer to one of the member's invitations,
-	// for the acceptance rate.
-	RecordAnswer(ctx context.Context, id string, accepted bool) error
 
 	// Connect records a connection between a and b; it is symmetric.
 	Connect(ctx context.Context, a, b string) error

@@ -119,6 +119,7 @@ func TestStressMemberEdits(t *testing.T) {
 	const goroutines, each = 8, 25
 	f := newFixture(t, policy(t), monday)
 	f.member(lifecycle.Member{ID: "bob"})
+	invs := pendingFrom(f, "bob", goroutines*each)
 	var wg sync.WaitGroup
 	var latest atomic.Int64
 	for g := range goroutines {
@@ -150,9 +151,10 @@ func TestStressMemberEdits(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			for range each {
-				if err := f.store.RecordAnswer(f.ctx, "bob", false); err != nil {
-					t.Error(err)
+			for _, id := range invs[g*each : (g+1)*each] {
+				if _, ok, err := f.store.CloseInvitation(f.ctx, lifecycle.Closing{ID: id, From: lifecycle.StatusPending,
+					Status: lifecycle.StatusRejected, At: monday, Reject: true, Answered: true}); err != nil || !ok {
+					t.Error(ok, err)
 				}
 			}
 		}()
@@ -165,4 +167,27 @@ func TestStressMemberEdits(t *testing.T) {
 			len(m.Settings.Companies), m.Answered, m.RestrictedUntil, m.Version,
 			goroutines*each, goroutines*each, time.Unix(0, latest.Load()), goroutines*each+1)
 	}
+}
+
+// pendingFrom stores n pending invitations from one member, each to a new
+// member, straight in the store, and returns their ids.
+func pendingFrom(f *fixture, from string, n int) []string {
+	f.t.Helper()
+	w := lifecycle.WindowsAt(f.n.Policy().Calendar(), f.clock.Now())
+	ids := make([]string, n)
+	for i := range ids {
+		to := fmt.Sprintf("%s-to-%d", from, i)
+		f.member(lifecycle.Member{ID: to})
+		u, err := f.store.Usage(f.ctx, from, w)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		inv, ok, err := f.store.Reserve(f.ctx, lifecycle.Reservation{Seq: u.Seq, Windows: w,
+			Invitation: lifecycle.Invitation{From: from, To: to, SentAt: w.Now, Status: lifecycle.StatusPending, Delivery: lifecycle.DeliveryInbox}})
+		if err != nil || !ok {
+			f.t.Fatal(ok, err)
+		}
+		ids[i] = inv.ID
+	}
+	return ids
 }

@@ -232,7 +232,7 @@ func testMemberVersions(t *testing.T, open Open) {
 	until := Monday.AddDate(0, 0, 7)
 	_, err := s.Restrict(ctx, "a", until)
 	must(t, err)
-	must(t, s.RecordAnswer(ctx, "a", true))
+	answer(t, ctx, s, "a", true)
 	m.RestrictedUntil, m.Answered, m.Accepted, m.Title, m.Version = time.Time{}, 9, 9, "four", 3
 	must(t, s.PutMember(ctx, m))
 	got, _ := s.Member(ctx, "a")

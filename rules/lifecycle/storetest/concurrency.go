@@ -199,6 +199,35 @@ func testRecipientCap(t *testing.T, open Open) {
 	}
 }
 
+// testSenderCap: 32 recipients accept invitations from one sender who is
+// one connection short of the cap, all at once; exactly one connects.
+func testSenderCap(t *testing.T, open Open) {
+	const recipients = 32
+	f := newFixture(t, open(t), Policy(t, "free:    {daily: 30,  weekly: 300, monthly: 0, connections: 500}",
+		"free:    {daily: 40,  weekly: 300, monthly: 0, connections: 3}"), rules.StageAccept)
+	f.hub("free", recipients) // alice - carol - r1..r32
+	f.member(lifecycle.Member{ID: "x", Tier: "premium"})
+	f.connect("alice", "x") // alice: 2 of 3
+	ids := make([]string, recipients)
+	for i := range recipients {
+		res := f.invite("alice", fmt.Sprintf("r%d", i+1))
+		if !res.Invitation.Visible() { // inbox, or spam past the hourly burst
+			t.Fatalf("invitation %d: %+v", i+1, res)
+		}
+		ids[i] = res.Invitation.ID
+	}
+	out := race(t, recipients, func(i int) (string, error) {
+		ar, err := f.n.Accept(f.ctx, ids[i])
+		return ar.Decision.Outcome + "/" + ar.Decision.Rule + "/" + ar.Invitation.Status, err
+	})
+	if out["allow//accepted"] != 1 || out["deny/accept_sender_cap/pending"] != recipients-1 {
+		t.Fatalf("outcomes = %v; want exactly one accepted", out)
+	}
+	if m := f.meter("alice"); m.Connections != 3 {
+		t.Fatalf("alice has %d connections, want the cap of 3", m.Connections)
+	}
+}
+
 // testAcceptOnce: one invitation accepted 32 times at once connects once.
 func testAcceptOnce(t *testing.T, open Open) {
 	f := newFixture(t, open(t), Policy(t), rules.StageAccept)

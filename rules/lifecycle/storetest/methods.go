@@ -51,9 +51,8 @@ func testMembers(t *testing.T, open Open) {
 	}
 	_, err = s.Restrict(ctx, "nobody", later)
 	wantNotFound(t, "Restrict", err)
-	must(t, s.RecordAnswer(ctx, "alice", true))
-	must(t, s.RecordAnswer(ctx, "alice", false))
-	wantNotFound(t, "RecordAnswer", s.RecordAnswer(ctx, "nobody", true))
+	answer(t, ctx, s, "alice", true)
+	answer(t, ctx, s, "alice", false)
 	got, err = s.Member(ctx, "alice")
 	must(t, err)
 	if got.Answered != 5 || got.Accepted != 2 || !got.RestrictedUntil.Equal(later) {

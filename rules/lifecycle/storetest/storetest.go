@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentInvitesAdmitExactlyTheLimit", testConcurrentLimit},
 		{"ConcurrentInvitesToABusyRecipient", testBusyRecipient},
 		{"ConcurrentAcceptsAtTheRecipientCap", testRecipientCap},
+		{"ConcurrentAcceptsAtTheSenderCap", testSenderCap},
 		{"ConcurrentAcceptsOfOneInvitation", testAcceptOnce},
 		{"ConcurrentReadsAndWrites", testReadsAndWrites},
 	} {
@@ -173,6 +175,39 @@ func reserve(t testing.TB, ctx context.Context, s lifecycle.Store, from, to stri
 	}
 	return inv
 }
+
+// answer records an answer to a new invitation from id, the way the
+// lifecycle does: an acceptance through AcceptInvitation, anything else
+// through CloseInvitation. The invitation goes to a new member, in a week
+// before Monday's, so Monday's counters stay as they were.
+func answer(t testing.TB, ctx context.Context, s lifecycle.Store, id string, accepted bool) {
+	t.Helper()
+	to := fmt.Sprintf("answerer%d", answerers.Add(1))
+	put(t, ctx, s, to)
+	inv := reserve(t, ctx, s, id, to, Monday.AddDate(0, 0, -8))
+	if !accepted {
+		_, ok, err := s.CloseInvitation(ctx, lifecycle.Closing{ID: inv.ID, From: lifecycle.StatusPending,
+			Status: lifecycle.StatusRejected, At: inv.SentAt, Reject: true, Answered: true})
+		must(t, err)
+		if !ok {
+			t.Fatalf("closing %s did not apply", inv.ID)
+		}
+		return
+	}
+	sc, err := s.ConnectionCount(ctx, id)
+	must(t, err)
+	rc, err := s.ConnectionCount(ctx, to)
+	must(t, err)
+	inv.Status, inv.ClosedAt = lifecycle.StatusAccepted, inv.SentAt
+	ok, err := s.AcceptInvitation(ctx, lifecycle.Acceptance{Invitation: inv, SenderConnections: sc, RecipientConnections: rc})
+	must(t, err)
+	if !ok {
+		t.Fatalf("accepting %s did not apply", inv.ID)
+	}
+}
+
+// answerers numbers answer's recipients.
+var answerers atomic.Int64
 
 func fmtInv(inv lifecycle.Invitation) string {
 	return fmt.Sprintf("%s %s->%s %s/%s sent %s closed %s", inv.ID, inv.From, inv.To, inv.Status, inv.Delivery,

@@ -258,7 +258,6 @@ func (d *dryStore) PutMember(context.Context, lifecycle.Member) error { return n
 func (d *dryStore) Restrict(_ context.Context, _ string, until time.Time) (time.Time, error) {
 	return until, nil
 }
-func (d *dryStore) RecordAnswer(context.Context, string, bool) error         { return nil }
 func (d *dryStore) Connect(context.Context, string, string) error            { return nil }
 func (d *dryStore) Disconnect(context.Context, string, string) (bool, error) { return false, nil }
 func (d *dryStore) AddContacts(context.Context, string, []string) error      { return nil }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/connrules/connrules/rules/lifecycle"
+	"github.com/connrules/connrules/rules/lifecycle/internal/sorted"
 )
 
 // Connect implements [lifecycle.Store]: one INSERT of both directions,
@@ -107,7 +108,7 @@ func relationOf(ctx context.Context, q Q, a, b string, A, B []string, budget int
 	if a == b {
 		return 0, 0, nil
 	}
-	mutual, cost := intersectCount(A, B)
+	mutual, cost := sorted.IntersectCount(A, B)
 	budget -= cost
 	if _, connected := slices.BinarySearch(A, b); connected {
 		return 1, mutual, nil
@@ -140,37 +141,6 @@ func relationOf(ctx context.Context, q Q, a, b string, A, B []string, budget int
 	return 0, 0, rows.Err()
 }
 
-// intersectCount counts common elements of two sorted lists and returns
-// the work done, as MemStore counts it.
-func intersectCount(a, b []string) (n, cost int) {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	if len(a)*8 < len(b) {
-		for _, v := range a {
-			if _, ok := slices.BinarySearch(b, v); ok {
-				n++
-			}
-		}
-		return n, len(a) + 1
-	}
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		cost++
-		switch c := strings.Compare(a[i], b[j]); {
-		case c < 0:
-			i++
-		case c > 0:
-			j++
-		default:
-			n++
-			i++
-			j++
-		}
-	}
-	return n, cost
-}
-
 // AddContacts implements [lifecycle.Store].
 func (s *Store) AddContacts(ctx context.Context, owner string, emails []string) error {
 	return s.b.Write(ctx, func(q Q) error {
@@ -201,9 +171,14 @@ func exists(ctx context.Context, q Q, sql string, args ...any) (bool, error) {
 }
 
 // SetBlock implements [lifecycle.Store]. A block bumps both members' Seq,
-// so an invitation decided before the block cannot commit after it.
+// so an invitation decided before the block cannot commit after it. It
+// locks the two members' rows first, in id order like Reserve, so the
+// two cannot deadlock.
 func (s *Store) SetBlock(ctx context.Context, blocker, blocked string, on bool) error {
 	return s.b.Write(ctx, func(q Q) error {
+		if err := lockMembers(ctx, q, s.b.ForUpdate(), blocker, blocked); err != nil {
+			return err
+		}
 		if _, err := q.Exec(ctx, `INSERT INTO pairs (from_id, to_id, blocked) VALUES (?, ?, ?)
 			ON CONFLICT (from_id, to_id) DO UPDATE SET blocked = excluded.blocked`, blocker, blocked, b2i(on)); err != nil {
 			return err

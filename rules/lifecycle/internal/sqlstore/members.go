@@ -15,8 +15,8 @@ import (
 type Store struct {
 	b Backend
 	// FailBeforeCommit, if set, runs inside Reserve's transaction after
-	// its writes and before its commit; an error it returns aborts the
-	// transaction. Tests use it to drop the connection mid-transaction.
+	// its writes and before its commit, whatever the reservation counts;
+	// an error it returns aborts the transaction. Tests use it to drop the connection mid-transaction.
 	FailBeforeCommit func(ctx context.Context, q Q) error
 }
 
@@ -175,15 +175,6 @@ func (s *Store) Restrict(ctx context.Context, id string, until time.Time) (time.
 		return err
 	})
 	return end, err
-}
-
-// RecordAnswer implements [lifecycle.Store].
-func (s *Store) RecordAnswer(ctx context.Context, id string, accepted bool) error {
-	n, err := s.b.Exec(ctx, `UPDATE members SET answered = answered + 1, accepted = accepted + ? WHERE id = ?`, b2i(accepted), id)
-	if err == nil && n == 0 {
-		return notFound("member", id)
-	}
-	return err
 }
 
 func b2i(b bool) int {

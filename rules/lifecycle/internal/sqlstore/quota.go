@@ -80,22 +80,24 @@ func (s *Store) Reserve(ctx context.Context, r lifecycle.Reservation) (lifecycle
 			return errConflict // counters never go back: the decision is stale
 		}
 		sc.Sent.add(r.Windows)
-		if r.Received && rok && inv.To == inv.From {
+		recv := r.Received && rok
+		self := recv && inv.To == inv.From // one row holds both counts
+		recvSeq := sr.recvSeq
+		if self {
 			sc.Recv.add(r.Windows)
-			return reserveWrite(ctx, q, inv, doc, closed, sr, sc, sr.recvSeq+1, &stored)
+			recvSeq++
 		}
-		if err := reserveWrite(ctx, q, inv, doc, closed, sr, sc, sr.recvSeq, &stored); err != nil {
+		if err := reserveWrite(ctx, q, inv, doc, closed, sr, sc, recvSeq, &stored); err != nil {
 			return err
 		}
-		if !r.Received || !rok {
-			return nil
+		if recv && !self {
+			rc.Recv.add(r.Windows)
+			if err := conditional(q.Exec(ctx, `UPDATE members SET recv_seq = recv_seq + 1, counters = ? WHERE id = ? AND recv_seq = ?`,
+				rc.encode(), inv.To, rr.recvSeq)); err != nil {
+				return err
+			}
 		}
-		rc.Recv.add(r.Windows)
-		if err := conditional(q.Exec(ctx, `UPDATE members SET recv_seq = recv_seq + 1, counters = ? WHERE id = ? AND recv_seq = ?`,
-			rc.encode(), inv.To, rr.recvSeq)); err != nil {
-			return err
-		}
-		if s.FailBeforeCommit != nil {
+		if s.FailBeforeCommit != nil { // on every path that commits
 			return s.FailBeforeCommit(ctx, q)
 		}
 		return nil
