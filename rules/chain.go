@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -20,8 +21,6 @@ func (l *loader) chain(st *stage) {
 	chainText(&b, st.rules, 0, len(st.rules))
 	// Each rule was compiled alone under limits.max_nodes; the program
 	// that chains them is bounded by MaxRulesPerStage and MaxPolicyNodes.
-	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt(), expr.MaxNodes(0))
-	opts[0] = expr.Env(factsValue{})
 	size := 0
 	for _, r := range st.rules {
 		size += r.size + 3
@@ -29,7 +28,12 @@ func (l *loader) chain(st *stage) {
 	if !l.spend(size, st.rules[len(st.rules)-1].pos, "") {
 		return
 	}
-	prog, err := expr.Compile(b.String(), opts...)
+	if l.chainEC == nil {
+		opts := slices.Clone(l.opts)
+		opts[0] = expr.Env(factsValue{})
+		l.chainEC = newExprConfig(opts)
+	}
+	prog, err := l.chainEC.compile(b.String(), reflect.Int, 0, &patcher{l: l}, recipientPresent{})
 	if err != nil {
 		// Every rule compiled alone, so this is our bug, not the author's.
 		l.errPos(Position{l.src.file, 1, 1}, "", "internal: compiling stage "+st.name+": "+err.Error())

@@ -137,6 +137,10 @@ type loader struct {
 	// badLets are lets with errors: a use of one is not reported again.
 	badLets map[string]bool
 	opts    []expr.Option
+	// ec is opts as one expr configuration, built once per load.
+	ec *exprConfig
+	// chainEC is the configuration of the stages' chains (facts by value).
+	chainEC *exprConfig
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// tableVals maps a lookup function's name to its table.
@@ -431,7 +435,7 @@ func (l *loader) letBlock(n *yaml.Node) {
 			continue
 		}
 		// Check the body with only earlier lets in scope.
-		if _, ok := l.compile(v, "", "let "+k.Value, nil); ok {
+		if _, ok := l.compile(v, "", "let "+k.Value, reflect.Invalid); ok {
 			l.letIdx[k.Value] = len(l.lets)
 			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize, height: l.lastHeight})
 		} else {
@@ -547,7 +551,7 @@ func (l *loader) rule(stageName string, n *yaml.Node) *rule {
 	if w := m["when"]; w == nil {
 		l.errAt(n, id, "rule needs a when condition")
 	} else {
-		r.when, _ = l.compile(w, id, "when", expr.AsBool())
+		r.when, _ = l.compile(w, id, "when", reflect.Bool)
 		r.size = l.lastSize
 	}
 	if mn := m["message"]; mn != nil {
@@ -610,7 +614,7 @@ func (l *loader) template(n *yaml.Node, ruleID string) template {
 		t.lits = append(t.lits, s[last:m[0]])
 		inner := s[m[2]:m[3]]
 		base := len([]rune(s[:m[2]]))
-		prog, _ := l.compileText(inner, func(off int) Position { return l.src.at(n, base+off) }, ruleID, "message", nil)
+		prog, _ := l.compileText(inner, func(off int) Position { return l.src.at(n, base+off) }, ruleID, "message", reflect.Invalid)
 		t.progs = append(t.progs, prog)
 		last = m[1]
 	}
@@ -622,7 +626,7 @@ var typTime = reflect.TypeOf(time.Time{})
 
 // compileTime compiles an expression that must give a time.
 func (l *loader) compileTime(n *yaml.Node, ruleID, what string) *vm.Program {
-	prog, ok := l.compile(n, ruleID, what, nil)
+	prog, ok := l.compile(n, ruleID, what, reflect.Invalid)
 	if !ok {
 		return nil
 	}
@@ -647,6 +651,7 @@ func (l *loader) setupExpr() {
 	}
 	l.opts = append(l.opts, helpers(l.p.cal)...)
 	l.tableFuncs(l.params, "params")
+	l.ec = newExprConfig(l.opts)
 }
 
 // tableFuncs registers a lookup function for every table in params (a map
@@ -691,7 +696,8 @@ func (l *loader) tableFuncs(v reflect.Value, path string) {
 
 // compile compiles a YAML scalar as an expression and maps any error back
 // to the YAML file.
-func (l *loader) compile(n *yaml.Node, ruleID, what string, as expr.Option) (*vm.Program, bool) {
+// as is the kind the expression must have, or reflect.Invalid for any.
+func (l *loader) compile(n *yaml.Node, ruleID, what string, as reflect.Kind) (*vm.Program, bool) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
 		l.errAt(n, ruleID, what+" must be an expression")
 		return nil, false
@@ -706,7 +712,7 @@ func (l *loader) compile(n *yaml.Node, ruleID, what string, as expr.Option) (*vm
 	return prog, ok
 }
 
-func (l *loader) compileText(src string, at func(int) Position, ruleID, what string, as expr.Option) (*vm.Program, bool) {
+func (l *loader) compileText(src string, at func(int) Position, ruleID, what string, as reflect.Kind) (*vm.Program, bool) {
 	if strings.TrimSpace(src) == "" {
 		l.errPos(at(0), ruleID, what+" is empty")
 		return nil, false
@@ -731,11 +737,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.lastHeight = h
 	}
 	pt := &patcher{l: l, limit: int(l.p.nodes)}
-	opts := append(slices.Clone(l.opts), expr.Patch(pt))
-	if as != nil {
-		opts = append(opts, as)
-	}
-	prog, err := expr.Compile(src, opts...)
+	prog, err := l.ec.compile(src, as, l.p.nodes, pt)
 	yield()
 	l.lastSize = pt.size
 	if pt.over {
