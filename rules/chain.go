@@ -28,18 +28,24 @@ func (l *loader) chain(st *stage) {
 	if !l.spend(size, st.rules[len(st.rules)-1].pos, "") {
 		return
 	}
+	text := b.String()
+	if c, ok := l.cache.expr(exprKey{src: text, kind: reflect.Int, chain: true}); ok {
+		st.chain = c.prog
+		return
+	}
 	if l.chainEC == nil {
 		opts := slices.Clone(l.opts)
 		opts[0] = expr.Env(factsValue{})
 		l.chainEC = newExprConfig(opts)
 	}
-	prog, err := l.chainEC.compile(b.String(), reflect.Int, 0, &patcher{l: l}, recipientPresent{})
+	prog, err := l.chainEC.compile(text, reflect.Int, 0, &patcher{l: l}, recipientPresent{})
 	if err != nil {
 		// Every rule compiled alone, so this is our bug, not the author's.
 		l.errPos(Position{l.src.file, 1, 1}, "", "internal: compiling stage "+st.name+": "+err.Error())
 		return
 	}
 	st.chain = prog
+	l.cache.putExpr(exprKey{src: text, kind: reflect.Int, chain: true}, compiledExpr{prog: prog})
 }
 
 // chainGroup is how many rules chainText nests one in another.

@@ -141,6 +141,8 @@ type loader struct {
 	ec *exprConfig
 	// chainEC is the configuration of the stages' chains (facts by value).
 	chainEC *exprConfig
+	// cache is what a Loader's earlier loads compiled, or nil.
+	cache *cacheGen
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// tableVals maps a lookup function's name to its table.
@@ -169,11 +171,16 @@ type paramType struct {
 // Loading is bounded in time and memory whatever the text: see
 // [MaxPolicyBytes] and the limits beside it.
 func Load(filename string, src []byte) (*Policy, error) {
+	return load(filename, src, nil)
+}
+
+// load is Load, reusing what an earlier load compiled when cache is set.
+func load(filename string, src []byte, cache *cacheGen) (*Policy, error) {
 	// The size first, before the text is copied or converted.
 	if err := CheckSize(filename, int64(len(src))); err != nil {
 		return nil, err
 	}
-	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}}
+	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}, cache: cache}
 	l.lines = l.src.textLines()
 	switch line, col, over := yamlBudget(src); over {
 	case "values":
@@ -354,6 +361,7 @@ func (l *loader) policy(root *yaml.Node) {
 		}
 	}
 	l.p.params = l.params.Interface()
+	l.cache.setEnv(m)
 	l.setupExpr()
 	if ln := m["let"]; ln != nil {
 		l.letBlock(ln)
@@ -376,7 +384,7 @@ func (l *loader) policy(root *yaml.Node) {
 		}
 	}
 	if len(l.errs) == 0 {
-		l.testsBlock(m["test_defaults"], m["tests"])
+		l.tests(m["test_defaults"], m["tests"])
 	}
 }
 
@@ -489,7 +497,7 @@ func (l *loader) stage(name string, n *yaml.Node) {
 	l.p.stages[name] = st
 	if len(l.errs) == 0 {
 		l.chain(st)
-		l.typedCompile(st)
+		l.typedStage(st)
 	}
 }
 
@@ -720,6 +728,13 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 	if l.overBudget {
 		return nil, false // compiling more would only take longer
 	}
+	if c, ok := l.cache.expr(exprKey{src: src, kind: as}); ok {
+		l.lastHeight, l.lastSize = c.height, c.size
+		if !l.spend(c.size, at(0), ruleID) {
+			return nil, false
+		}
+		return c.prog, true
+	}
 	if off, over := exprDepth(src); over {
 		l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply (more than %d levels of brackets, operators, ternaries or lets); name parts of it with let", what, MaxExprDepth))
 		return nil, false
@@ -761,6 +776,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(off), ruleID, what+": "+msg)
 		return nil, false
 	}
+	l.cache.putExpr(exprKey{src: src, kind: as}, compiledExpr{prog: prog, size: l.lastSize, height: l.lastHeight})
 	return prog, true
 }
 

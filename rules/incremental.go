@@ -1,0 +1,267 @@
+package rules
+
+import (
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+)
+
+// A Loader loads successive versions of a policy, as an editor does on
+// every keystroke, and reuses what earlier loads compiled where the text
+// and everything it depends on are unchanged:
+//   - an expression's program, when its text and the policy's environment
+//     (params, lets, time zone, week start and limits) are the same;
+//   - a stage's typed plan, when all its programs are the ones reused;
+//   - the policy's tests, when their YAML (positions included) and the
+//     rule ids are the same.
+//
+// What it returns is what [Load] returns for the same text: the same
+// decisions, the same errors (only what loaded without error is kept).
+// It keeps what the last successful load and any failed loads since
+// compiled, so an edit that does not load costs the next one nothing.
+// A Loader is safe for concurrent use; its loads run one at a time.
+type Loader struct {
+	mu sync.Mutex
+	c  *loadCache
+}
+
+// maxCachedExprs bounds what a Loader keeps across a failed load: past
+// it, only the failed load's programs are kept.
+const maxCachedExprs = 4096
+
+// Load parses and compiles a policy as [Load] does, reusing what earlier
+// loads through l compiled.
+func (ld *Loader) Load(filename string, src []byte) (*Policy, error) {
+	ld.mu.Lock()
+	defer ld.mu.Unlock()
+	cur := newLoadCache()
+	p, err := load(filename, src, &cacheGen{old: ld.c, cur: cur})
+	if err != nil && ld.c != nil {
+		// Keep the last good load's programs for the edit that fixes this.
+		if len(cur.exprs)+len(ld.c.exprs) <= maxCachedExprs {
+			for k, v := range ld.c.exprs {
+				if _, ok := cur.exprs[k]; !ok {
+					cur.exprs[k] = v
+				}
+			}
+		}
+		for k, v := range ld.c.stages {
+			if _, ok := cur.stages[k]; !ok {
+				cur.stages[k] = v
+			}
+		}
+		if cur.tests == nil {
+			cur.tests = ld.c.tests
+		}
+	}
+	ld.c = cur
+	return p, err
+}
+
+type loadCache struct {
+	exprs  map[exprKey]compiledExpr
+	stages map[string]stageEntry
+	tests  *testsEntry
+}
+
+func newLoadCache() *loadCache {
+	return &loadCache{exprs: map[exprKey]compiledExpr{}, stages: map[string]stageEntry{}}
+}
+
+// exprKey is what an expression's compiled program depends on.
+type exprKey struct {
+	env   string // the environment's fingerprint
+	src   string
+	kind  reflect.Kind
+	chain bool // a stage's chain, compiled on the facts by value
+}
+
+type compiledExpr struct {
+	prog         *vm.Program
+	size, height int
+}
+
+// stageEntry is a stage's typed plan and the programs it was built from.
+type stageEntry struct {
+	progs []*vm.Program
+	typed *typedStage
+}
+
+// testsEntry is the policy's parsed tests and what they were parsed from.
+type testsEntry struct {
+	key   string
+	tests []policyTest
+}
+
+// cacheGen is one load's view of a Loader's cache: it reads old and
+// records in cur what this load used or compiled.
+type cacheGen struct {
+	old, cur *loadCache
+	env      string
+	ok       bool // the environment has a fingerprint: the cache applies
+}
+
+func (g *cacheGen) expr(k exprKey) (compiledExpr, bool) {
+	if g == nil || !g.ok {
+		return compiledExpr{}, false
+	}
+	k.env = g.env
+	if c, ok := g.cur.exprs[k]; ok {
+		return c, true
+	}
+	if g.old != nil {
+		if c, ok := g.old.exprs[k]; ok {
+			g.cur.exprs[k] = c
+			return c, true
+		}
+	}
+	return compiledExpr{}, false
+}
+
+func (g *cacheGen) putExpr(k exprKey, c compiledExpr) {
+	if g == nil || !g.ok {
+		return
+	}
+	k.env = g.env
+	g.cur.exprs[k] = c
+}
+
+// setEnv fingerprints what every expression's compilation depends on
+// besides its own text.
+func (g *cacheGen) setEnv(m map[string]*yaml.Node) {
+	if g == nil {
+		return
+	}
+	var b strings.Builder
+	for _, k := range []string{"params", "let", "timezone", "week_start", "limits"} {
+		b.WriteString(k)
+		if !fingerprint(&b, m[k], false, 0) {
+			return
+		}
+	}
+	g.env, g.ok = b.String(), true
+}
+
+// maxFingerprint bounds a fingerprint's text; past it the cache is not
+// used (aliases can make a small text expand).
+const maxFingerprint = 4 << 20
+
+// fingerprint writes what of n a load reads: kinds, styles, tags and
+// values, aliases expanded, and with pos the positions too. It reports
+// false past maxFingerprint.
+func fingerprint(b *strings.Builder, n *yaml.Node, pos bool, depth int) bool {
+	if n == nil {
+		b.WriteString("\x00-")
+		return true
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if depth > MaxYAMLDepth {
+			return false
+		}
+		return fingerprint(b, n.Alias, pos, depth+1)
+	}
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(int(n.Kind)))
+	b.WriteByte(',')
+	b.WriteString(strconv.Itoa(int(n.Style)))
+	if pos {
+		b.WriteByte('@')
+		b.WriteString(strconv.Itoa(n.Line))
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(n.Column))
+	}
+	b.WriteByte(',')
+	b.WriteString(strconv.Itoa(len(n.Tag)))
+	b.WriteByte(':')
+	b.WriteString(n.Tag)
+	b.WriteString(strconv.Itoa(len(n.Value)))
+	b.WriteByte(':')
+	b.WriteString(n.Value)
+	b.WriteByte('[')
+	for _, c := range n.Content {
+		if !fingerprint(b, c, pos, depth+1) {
+			return false
+		}
+	}
+	b.WriteByte(']')
+	return b.Len() <= maxFingerprint
+}
+
+// stagePrograms lists every program of a stage, in order, nil included.
+func stagePrograms(st *stage) []*vm.Program {
+	var ps []*vm.Program
+	for _, r := range st.rules {
+		ps = append(ps, r.when, r.retry)
+		ps = append(ps, r.msg.progs...)
+		ps = append(ps, nil) // the holes' end
+		for _, e := range r.effects {
+			ps = append(ps, e.until)
+		}
+		ps = append(ps, nil) // the effects' end
+	}
+	return ps
+}
+
+// typedStage builds st's typed plan, or reuses the last one built from
+// the same programs when the stage fell back nowhere.
+func (l *loader) typedStage(st *stage) {
+	g := l.cache
+	if g == nil || !g.ok {
+		l.typedCompile(st)
+		return
+	}
+	progs := stagePrograms(st)
+	for _, c := range []*loadCache{g.cur, g.old} {
+		if c == nil {
+			continue
+		}
+		if e, ok := c.stages[st.name]; ok && e.typed != nil && slices.Equal(e.progs, progs) {
+			st.typed = e.typed
+			g.cur.stages[st.name] = e
+			return
+		}
+	}
+	before := len(l.p.fallbacks)
+	l.typedCompile(st)
+	if len(l.p.fallbacks) == before && st.typed != nil {
+		g.cur.stages[st.name] = stageEntry{progs: progs, typed: st.typed}
+	}
+}
+
+// tests parses the policy's tests, or reuses the last ones parsed from
+// the same YAML when the rule ids are the same.
+func (l *loader) tests(defaults, tests *yaml.Node) {
+	g := l.cache
+	if g == nil {
+		l.testsBlock(defaults, tests)
+		return
+	}
+	var b strings.Builder
+	ok := fingerprint(&b, defaults, true, 0) && fingerprint(&b, tests, true, 0)
+	ids := make([]string, 0, len(l.p.ruleByID))
+	for id := range l.p.ruleByID {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	b.WriteString(strings.Join(ids, ","))
+	key := b.String()
+	if ok {
+		for _, c := range []*loadCache{g.cur, g.old} {
+			if c != nil && c.tests != nil && c.tests.key == key {
+				l.p.tests = c.tests.tests
+				g.cur.tests = c.tests
+				return
+			}
+		}
+	}
+	errs := len(l.errs)
+	l.testsBlock(defaults, tests)
+	if ok && len(l.errs) == errs {
+		g.cur.tests = &testsEntry{key: key, tests: l.p.tests}
+	}
+}
