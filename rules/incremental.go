@@ -84,6 +84,7 @@ type exprKey struct {
 type compiledExpr struct {
 	prog         *vm.Program
 	size, height int
+	chain        *lazyChain // for a chain, its program compiled or not
 }
 
 // stageEntry is a stage's typed plan and the programs it was built from.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -82,7 +83,8 @@ type stage struct {
 	rules []*rule
 	// chain is every rule in one program, run against factsValue when
 	// there is a recipient: it returns the first match's index or -1.
-	chain *vm.Program
+	// It is compiled on first use (chain.go).
+	chain *lazyChain
 	// typed is the stage on the typed back end (typed_plan.go), or nil.
 	typed *typedStage
 }
@@ -141,6 +143,7 @@ type loader struct {
 	ec *exprConfig
 	// chainEC is the configuration of the stages' chains (facts by value).
 	chainEC *exprConfig
+	chainMu *sync.Mutex
 	// cache is what a Loader's earlier loads compiled, or nil.
 	cache *cacheGen
 	// tables maps a params table (by map pointer) to its lookup function.

@@ -171,7 +171,7 @@ func (v *costVisitor) Visit(node *ast.Node) {
 func (p *Policy) Iterations() uint64 {
 	var most uint64
 	for _, st := range p.stages {
-		c := programCost(st.chain)
+		c := programCost(st.chainProgram())
 		for _, r := range st.rules {
 			c = add(c, mul(2, programCost(r.when))) // firstMatch and the trace
 			for _, m := range r.msg.progs {
