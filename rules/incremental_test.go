@@ -196,3 +196,35 @@ func TestLoaderReuses(t *testing.T) {
 		t.Error("a condition was recompiled after a failed load")
 	}
 }
+
+// TestLazyChainConcurrent: the first decisions to need the stages' chains
+// (here through Iterations and the VM's own path) may come at once, from
+// many goroutines; run with -race.
+func TestLazyChainConcurrent(t *testing.T) {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load("policies.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Load("policies.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan uint64)
+	for range 4 {
+		go func() { done <- p.Iterations() }()
+	}
+	for range 4 {
+		if got := <-done; got != want.Iterations() {
+			t.Fatalf("iterations %d, want %d", got, want.Iterations())
+		}
+	}
+	for _, st := range p.stages {
+		if len(st.rules) > 0 && st.chainProgram() == nil {
+			t.Errorf("stage %s: no chain program", st.name)
+		}
+	}
+}
