@@ -31,7 +31,7 @@ var keystrokeEdits = []struct {
 // TestKeystrokeTimes prints how long an edit in the editor takes to give
 // new decisions (the page's keystroke_ms: from the key event to the
 // decisions re-rendered, the policy reloaded in between) and how much of
-// it is the load (compile_ms), as medians over $CONNRULES_KEYSTROKE_RUNS
+// it is the load (compile_ms) and the render (render_ms), as medians over $CONNRULES_KEYSTROKE_RUNS
 // edits of each kind: a comment, a rule's message, a rule's condition, a
 // let and a param. Builds are compared as in TestFirstVisitTimes
 // ($CONNRULES_LOAD_DIRS), each in a new browser context, alternating. It
@@ -61,7 +61,7 @@ func TestKeystrokeTimes(t *testing.T) {
 		}
 	}
 	for _, b := range builds {
-		t.Logf("%s, %d edits of each kind, keystroke to new decisions and the load within it:%s", b.label, runs, medians(got[b.label]))
+		t.Logf("%s, %d edits of each kind, keystroke to new decisions, and the load and render within it:%s", b.label, runs, medians(got[b.label]))
 	}
 }
 
@@ -88,6 +88,7 @@ func keystrokes(t *testing.T, url string, n int, got map[string][]float64) {
 			perf := eval[map[string]float64](p, `globalThis.__connrulesPerf`)
 			got[e.kind+" keystroke"] = append(got[e.kind+" keystroke"], perf["keystroke_ms"])
 			got[e.kind+" load"] = append(got[e.kind+" load"], perf["compile_ms"])
+			got[e.kind+" render"] = append(got[e.kind+" render"], perf["render_ms"])
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
