@@ -50,7 +50,7 @@ func (l *loader) chain(st *stage) {
 		// The stages of one load share ec and the loader's inlined lets.
 		mu.Lock()
 		defer mu.Unlock()
-		prog, err := ec.compile(text, reflect.Int, 0, &patcher{l: l}, recipientPresent{})
+		prog, err := ec.compile(text, reflect.Int, 0, true, &patcher{l: l}, recipientPresent{})
 		if err != nil {
 			// Every rule compiled alone, so this is our bug, not the
 			// author's: the rules are run one by one instead.

@@ -53,7 +53,10 @@ func newExprConfig(opts []expr.Option) *exprConfig {
 // (but for the loop bound's error function, removed below), and a loader
 // compiles one expression at a time, so the per-expression fields are set
 // in place.
-func (ec *exprConfig) compile(src string, expect reflect.Kind, maxNodes uint, pre ...ast.Visitor) (*vm.Program, error) {
+//
+// Without code it stops before the bytecode and returns a nil program:
+// a let is compiled alone only to check it.
+func (ec *exprConfig) compile(src string, expect reflect.Kind, maxNodes uint, code bool, pre ...ast.Visitor) (*vm.Program, error) {
 	c := ec.c
 	c.Expect, c.ExpectAny = expect, expect != reflect.Invalid
 	c.MaxNodes = maxNodes
@@ -84,6 +87,9 @@ func (ec *exprConfig) compile(src string, expect reflect.Kind, maxNodes uint, pr
 			}
 			return nil, err
 		}
+	}
+	if !code {
+		return nil, nil
 	}
 	return compiler.Compile(tree, c)
 }

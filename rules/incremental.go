@@ -79,6 +79,8 @@ type exprKey struct {
 	src   string
 	kind  reflect.Kind
 	chain bool // a stage's chain, compiled on the facts by value
+	// checkOnly: checked, no program (a let alone)
+	checkOnly bool
 }
 
 type compiledExpr struct {

@@ -146,6 +146,8 @@ type loader struct {
 	chainMu *sync.Mutex
 	// cache is what a Loader's earlier loads compiled, or nil.
 	cache *cacheGen
+	// checkOnly is set while a let is checked: no bytecode.
+	checkOnly bool
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// tableVals maps a lookup function's name to its table.
@@ -445,8 +447,12 @@ func (l *loader) letBlock(n *yaml.Node) {
 			l.errAt(k, "", fmt.Sprintf("duplicate let %q", k.Value))
 			continue
 		}
-		// Check the body with only earlier lets in scope.
-		if _, ok := l.compile(v, "", "let "+k.Value, reflect.Invalid); ok {
+		// Check the body with only earlier lets in scope; each use
+		// compiles it inlined, so it needs no program of its own.
+		l.checkOnly = true
+		_, ok := l.compile(v, "", "let "+k.Value, reflect.Invalid)
+		l.checkOnly = false
+		if ok {
 			l.letIdx[k.Value] = len(l.lets)
 			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize, height: l.lastHeight})
 		} else {
@@ -731,7 +737,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 	if l.overBudget {
 		return nil, false // compiling more would only take longer
 	}
-	if c, ok := l.cache.expr(exprKey{src: src, kind: as}); ok {
+	if c, ok := l.cache.expr(exprKey{src: src, kind: as, checkOnly: l.checkOnly}); ok {
 		l.lastHeight, l.lastSize = c.height, c.size
 		if !l.spend(c.size, at(0), ruleID) {
 			return nil, false
@@ -755,7 +761,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.lastHeight = h
 	}
 	pt := &patcher{l: l, limit: int(l.p.nodes)}
-	prog, err := l.ec.compile(src, as, l.p.nodes, pt)
+	prog, err := l.ec.compile(src, as, l.p.nodes, !l.checkOnly, pt)
 	yield()
 	l.lastSize = pt.size
 	if pt.over {
@@ -779,7 +785,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(off), ruleID, what+": "+msg)
 		return nil, false
 	}
-	l.cache.putExpr(exprKey{src: src, kind: as}, compiledExpr{prog: prog, size: l.lastSize, height: l.lastHeight})
+	l.cache.putExpr(exprKey{src: src, kind: as, checkOnly: l.checkOnly}, compiledExpr{prog: prog, size: l.lastSize, height: l.lastHeight})
 	return prog, true
 }
 
