@@ -46,8 +46,9 @@ func newExprConfig(opts []expr.Option) *exprConfig {
 // once more at the end (five checks with the loader's two patchers). The
 // patchers here need no types (they inline params and lets, and rewrite
 // recipient == nil), so they run on the parsed tree; the loop bound, which
-// needs them, runs after one check, and a last check types what it
-// changed, as expr's own last check does.
+// needs types, runs after one check, and only when it changed the tree
+// (a bound's error, a guarded repeat) is it checked again, as expr's last
+// check would.
 //
 // Neither checker, optimizer nor compiler writes to the configuration
 // (but for the loop bound's error function, removed below), and a loader
@@ -72,11 +73,14 @@ func (ec *exprConfig) compile(src string, expect reflect.Kind, maxNodes uint, co
 	for _, v := range pre {
 		ast.Walk(&tree.Node, v)
 	}
-	_, _ = checker.Check(tree, c) // errors are the last check's to report
+	_, err = checker.Check(tree, c)
 	cv := &costVisitor{conf: c}
 	cv.Reset()
 	ast.Walk(&tree.Node, cv)
-	if _, err := checker.Check(tree, c); err != nil {
+	if cv.changed {
+		_, err = checker.Check(tree, c)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if c.Optimize {
