@@ -24,6 +24,7 @@ type exprConfig struct {
 	// funcs are the configuration's own functions: a failing loop bound
 	// adds one, removed after its expression.
 	funcs int
+	cost  *costVisitor
 }
 
 func newExprConfig(opts []expr.Option) *exprConfig {
@@ -74,8 +75,15 @@ func (ec *exprConfig) compile(src string, expect reflect.Kind, maxNodes uint, co
 		ast.Walk(&tree.Node, v)
 	}
 	_, err = checker.Check(tree, c)
-	cv := &costVisitor{conf: c}
-	cv.Reset()
+	// One visitor for the load, its map cleared: growing a new one for
+	// each expression was a tenth of a load.
+	cv := ec.cost
+	if cv == nil {
+		cv = &costVisitor{conf: c, cost: map[ast.Node]uint64{}}
+		ec.cost = cv
+	}
+	clear(cv.cost)
+	cv.done, cv.changed = false, false
 	ast.Walk(&tree.Node, cv)
 	if cv.changed {
 		_, err = checker.Check(tree, c)
