@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
@@ -87,12 +88,6 @@ type compiledExpr struct {
 	prog         *vm.Program
 	size, height int
 	chain        *lazyChain // for a chain, its program compiled or not
-}
-
-// stageEntry is a stage's typed plan and the programs it was built from.
-type stageEntry struct {
-	progs []*vm.Program
-	typed *typedStage
 }
 
 // testsEntry is the policy's parsed tests and what they were parsed from.
@@ -195,45 +190,113 @@ func fingerprint(b *strings.Builder, n *yaml.Node, pos bool, depth int) bool {
 	return b.Len() <= maxFingerprint
 }
 
-// stagePrograms lists every program of a stage, in order, nil included.
-func stagePrograms(st *stage) []*vm.Program {
-	var ps []*vm.Program
-	for _, r := range st.rules {
-		ps = append(ps, r.when, r.retry)
-		ps = append(ps, r.msg.progs...)
-		ps = append(ps, nil) // the holes' end
-		for _, e := range r.effects {
-			ps = append(ps, e.until)
-		}
-		ps = append(ps, nil) // the effects' end
+// rulePrograms lists every program of a rule, in order, nil included.
+func rulePrograms(r *rule) []*vm.Program {
+	ps := append([]*vm.Program{r.when, r.retry}, r.msg.progs...)
+	ps = append(ps, nil) // the holes' end
+	for _, e := range r.effects {
+		ps = append(ps, e.until)
 	}
 	return ps
 }
 
-// typedStage builds st's typed plan, or reuses the last one built from
-// the same programs when the stage fell back nowhere.
+// stageEntry is a stage's typed plan, rule by rule, and the programs
+// each rule's part was built from.
+type stageEntry struct {
+	rules []typedRuleEntry
+	typed *typedStage
+}
+
+// typedRulesBuilt counts the rules whose typed part a Loader built (for
+// the tests).
+var typedRulesBuilt atomic.Int64
+
+type typedRuleEntry struct {
+	progs []*vm.Program
+	when  fnBool
+	rule  typedRule
+}
+
+// typedSplice says whether a typed stage is its rules' parts and nothing
+// more (typed_plan.go), so that one can be assembled from parts built by
+// different loads. Should the stage gain a field of its own, reuse stops
+// here rather than assembling a stage without it.
+var typedSplice = reflect.TypeFor[typedStage]().NumField() == 2
+
+// typedStage builds st's typed plan, reusing the parts of rules whose
+// programs an earlier load built them from: an edit of one condition
+// compiles one rule's part. Reuse applies only where no rule fell back.
 func (l *loader) typedStage(st *stage) {
 	g := l.cache
-	if g == nil || !g.ok {
+	if g == nil || !g.ok || !typedSplice {
 		l.typedCompile(st)
 		return
 	}
-	progs := stagePrograms(st)
+	// The same stage as before, or the parts built before by their
+	// rule's condition.
+	known := map[*vm.Program][]typedRuleEntry{}
 	for _, c := range []*loadCache{g.cur, g.old} {
 		if c == nil {
 			continue
 		}
-		if e, ok := c.stages[st.name]; ok && e.typed != nil && slices.Equal(e.progs, progs) {
+		if e := c.stages[st.name]; e.typed != nil && len(e.rules) == len(st.rules) && sameRules(e.rules, st.rules) {
 			st.typed = e.typed
 			g.cur.stages[st.name] = e
 			return
 		}
+		for _, e := range c.stages[st.name].rules {
+			known[e.progs[0]] = append(known[e.progs[0]], e)
+		}
+	}
+	entries := make([]typedRuleEntry, len(st.rules))
+	found := make([]bool, len(st.rules))
+	missing := &stage{name: st.name}
+	var at []int // missing.rules[k] is st.rules[at[k]]
+	for i, r := range st.rules {
+		progs := rulePrograms(r)
+		for _, e := range known[r.when] {
+			if slices.Equal(e.progs, progs) {
+				entries[i], found[i] = e, true
+				break
+			}
+		}
+		if !found[i] {
+			entries[i].progs = progs
+			missing.rules = append(missing.rules, r)
+			at = append(at, i)
+		}
 	}
 	before := len(l.p.fallbacks)
-	l.typedCompile(st)
-	if len(l.p.fallbacks) == before && st.typed != nil {
-		g.cur.stages[st.name] = stageEntry{progs: progs, typed: st.typed}
+	if len(missing.rules) > 0 {
+		typedRulesBuilt.Add(int64(len(missing.rules)))
+		l.typedCompile(missing)
+		if missing.typed == nil || len(l.p.fallbacks) != before {
+			// A rule falls back: the whole stage's plan and fallbacks as
+			// Load builds them.
+			l.p.fallbacks = l.p.fallbacks[:before]
+			l.typedCompile(st)
+			return
+		}
+		for k, i := range at {
+			entries[i].when, entries[i].rule = missing.typed.when[k], missing.typed.rules[k]
+		}
 	}
+	ts := &typedStage{when: make([]fnBool, len(entries)), rules: make([]typedRule, len(entries))}
+	for i, e := range entries {
+		ts.when[i], ts.rules[i] = e.when, e.rule
+	}
+	st.typed = ts
+	g.cur.stages[st.name] = stageEntry{rules: entries, typed: ts}
+}
+
+// sameRules says whether each rule's programs are those of its entry.
+func sameRules(es []typedRuleEntry, rs []*rule) bool {
+	for i, r := range rs {
+		if es[i].progs[0] != r.when || !slices.Equal(es[i].progs, rulePrograms(r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // tests parses the policy's tests, or reuses the last ones parsed from
