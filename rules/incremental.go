@@ -17,14 +17,16 @@ import (
 // and everything it depends on are unchanged:
 //   - an expression's program, when its text and the policy's environment
 //     (params, lets, time zone, week start and limits) are the same;
-//   - a stage's typed plan, when all its programs are the ones reused;
+//   - a rule's part of its stage's typed plan, when all the rule's
+//     programs are the ones reused (where no rule of the stage falls
+//     back to the VM);
 //   - the policy's tests, when their YAML (positions included) and the
 //     rule ids are the same.
 //
 // What it returns is what [Load] returns for the same text: the same
 // decisions, the same errors (only what loaded without error is kept).
-// It keeps what the last successful load and any failed loads since
-// compiled, so an edit that does not load costs the next one nothing.
+// After a failed load it keeps what the last successful one compiled
+// too, so the edit that fixes an error compiles only what it changed.
 // A Loader is safe for concurrent use; its loads run one at a time.
 type Loader struct {
 	mu sync.Mutex

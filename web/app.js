@@ -142,12 +142,13 @@ async function boot() {
 
 function start(seed, def) {
   const sim = state.sim;
-  sim.start(seed, def.file, def.src);
+  let v = sim.start(seed, def.file, def.src); // the seed's view, until a saved session changes it
   performance.mark("cr:session");
   state.good = { file: def.file, src: def.src };
   let editor = def.src;
   const saved = readSaved();
   if (saved) {
+    v = null;
     try {
       if (saved.journal?.length) sim.replay(saved.journal);
       if (saved.good && saved.good.src !== sim.policy().src) {
@@ -174,8 +175,7 @@ function start(seed, def) {
   buildVariants();
   buildScenarios();
   bindEvents();
-  const v = sim.view();
-  fillPickers(v.members);
+  fillPickers((v ?? sim.view()).members);
   render();
   performance.mark("cr:first-decision");
   // The editor (CodeMirror) is built once the first decision has been
