@@ -34,7 +34,7 @@ func (l *loader) chain(st *stage) {
 		return
 	}
 	text := b.String()
-	key := exprKey{src: text, kind: reflect.Int, chain: true}
+	key := l.cache.key(text, reflect.Int, true, "")
 	if c, ok := l.cache.expr(key); ok {
 		st.chain = c.chain
 		return

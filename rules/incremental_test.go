@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/expr-lang/expr/vm"
 )
 
 // repoSources reads every policy of the repository that loads.
@@ -26,8 +28,8 @@ func repoSources(t *testing.T) map[string][]byte {
 
 // mutate makes an editor's kind of edit: a digit changed (params, literals,
 // tests), an operator changed, a comment line inserted (every position
-// after it moves), a character deleted or doubled (mostly errors), a word
-// of a message changed.
+// after it moves), a line moved up (lets reordered), a character deleted
+// or doubled (mostly errors), a word of a message changed.
 func mutate(r *rand.Rand, src string) string {
 	pickIdx := func(pred func(byte) bool) int {
 		var idx []int
@@ -41,7 +43,7 @@ func mutate(r *rand.Rand, src string) string {
 		}
 		return idx[r.IntN(len(idx))]
 	}
-	switch r.IntN(6) {
+	switch r.IntN(7) {
 	case 0, 1:
 		if i := pickIdx(func(c byte) bool { return c >= '0' && c <= '9' }); i >= 0 {
 			return src[:i] + string(rune('0'+r.IntN(10))) + src[i+1:]
@@ -54,6 +56,13 @@ func mutate(r *rand.Rand, src string) string {
 		lines := strings.SplitAfter(src, "\n")
 		i := r.IntN(len(lines))
 		return strings.Join(lines[:i], "") + "# an edit\n" + strings.Join(lines[i:], "")
+	case 5:
+		// A line moved up one: lets and rules reordered, or YAML errors.
+		lines := strings.SplitAfter(src, "\n")
+		if i := 1 + r.IntN(len(lines)-1); strings.HasSuffix(lines[i], "\n") {
+			lines[i-1], lines[i] = lines[i], lines[i-1]
+			return strings.Join(lines, "")
+		}
 	case 4:
 		i := r.IntN(len(src))
 		if r.IntN(2) == 0 {
@@ -230,5 +239,65 @@ func TestLazyChainConcurrent(t *testing.T) {
 		if len(st.rules) > 0 && st.chainProgram() == nil {
 			t.Errorf("stage %s: no chain program", st.name)
 		}
+	}
+}
+
+// TestLoaderDependsOnWhatItReads: an expression is reused across edits
+// of lets and params it does not read, and compiled again when what it
+// reads changes, the order of lets included (a let sees only earlier ones).
+func TestLoaderDependsOnWhatItReads(t *testing.T) {
+	policy := func(lets, limit string) string {
+		return `
+version: 1
+params:
+  limit: ` + limit + `
+let:
+` + lets + `
+stages:
+  invite:
+    rules:
+      - id: far
+        when: pair.degree > 2
+        outcome: deny
+      - id: busy
+        when: b
+        outcome: deny
+      - id: over
+        when: sender.sent.day >= params.limit
+        outcome: deny
+`
+	}
+	ordered := "  a: pair.mutual == 0\n  b: a && pair.degree == 2\n"
+	var ld Loader
+	p1, err := ld.Load("p.yaml", []byte(policy(ordered, "10")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := func(p *Policy, i int) *vm.Program { return p.stages[StageInvite].rules[i].when }
+	// A param edit: only the rule that reads params is compiled again.
+	p2, err := ld.Load("p.yaml", []byte(policy(ordered, "20")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule(p2, 0) != rule(p1, 0) || rule(p2, 1) != rule(p1, 1) || rule(p2, 2) == rule(p1, 2) {
+		t.Error("a param edit: want only the rule reading params compiled again")
+	}
+	// A let edit: only the rule that reads it (through b) is.
+	p3, err := ld.Load("p.yaml", []byte(policy("  a: pair.mutual == 1\n  b: a && pair.degree == 2\n", "20")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule(p3, 0) != rule(p2, 0) || rule(p3, 1) == rule(p2, 1) || rule(p3, 2) != rule(p2, 2) {
+		t.Error("a let edit: want only the rule reading it compiled again")
+	}
+	// The same lets in the other order do not load, through a Loader too.
+	if _, err := ld.Load("p.yaml", []byte(policy(ordered, "10"))); err != nil {
+		t.Fatal(err)
+	}
+	swapped := []byte(policy("  b: a && pair.degree == 2\n  a: pair.mutual == 0\n", "10"))
+	_, werr := Load("p.yaml", swapped)
+	_, gerr := ld.Load("p.yaml", swapped)
+	if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
+		t.Errorf("lets out of order: Load %v, Loader %v", werr, gerr)
 	}
 }

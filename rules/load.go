@@ -146,8 +146,8 @@ type loader struct {
 	chainMu *sync.Mutex
 	// cache is what a Loader's earlier loads compiled, or nil.
 	cache *cacheGen
-	// checkOnly is set while a let is checked: no bytecode.
-	checkOnly bool
+	// checking is the let being checked (no bytecode), or "".
+	checking string
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// tableVals maps a lookup function's name to its table.
@@ -449,9 +449,9 @@ func (l *loader) letBlock(n *yaml.Node) {
 		}
 		// Check the body with only earlier lets in scope; each use
 		// compiles it inlined, so it needs no program of its own.
-		l.checkOnly = true
+		l.checking = k.Value
 		_, ok := l.compile(v, "", "let "+k.Value, reflect.Invalid)
-		l.checkOnly = false
+		l.checking = ""
 		if ok {
 			l.letIdx[k.Value] = len(l.lets)
 			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize, height: l.lastHeight})
@@ -737,7 +737,8 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 	if l.overBudget {
 		return nil, false // compiling more would only take longer
 	}
-	if c, ok := l.cache.expr(exprKey{src: src, kind: as, checkOnly: l.checkOnly}); ok {
+	key := l.cache.key(src, as, false, l.checking)
+	if c, ok := l.cache.expr(key); ok {
 		l.lastHeight, l.lastSize = c.height, c.size
 		if !l.spend(c.size, at(0), ruleID) {
 			return nil, false
@@ -761,7 +762,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.lastHeight = h
 	}
 	pt := &patcher{l: l, limit: int(l.p.nodes)}
-	prog, err := l.ec.compile(src, as, l.p.nodes, !l.checkOnly, pt)
+	prog, err := l.ec.compile(src, as, l.p.nodes, l.checking == "", pt)
 	yield()
 	l.lastSize = pt.size
 	if pt.over {
@@ -785,7 +786,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(off), ruleID, what+": "+msg)
 		return nil, false
 	}
-	l.cache.putExpr(exprKey{src: src, kind: as, checkOnly: l.checkOnly}, compiledExpr{prog: prog, size: l.lastSize, height: l.lastHeight})
+	l.cache.putExpr(key, compiledExpr{prog: prog, size: l.lastSize, height: l.lastHeight})
 	return prog, true
 }
 
