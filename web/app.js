@@ -296,8 +296,10 @@ function scheduleLint() {
 }
 
 function lint({ initial = false }) {
+  const t0 = performance.now();
   const src = state.editor.getValue();
   const res = state.sim.load(state.file, src);
+  const loaded = performance.now();
   const st = $("#lint-status");
   const errs = $("#errors");
   errs.replaceChildren();
@@ -329,6 +331,10 @@ function lint({ initial = false }) {
     $("#timing").dataset.ms = ms.toFixed(1);
     state.perf.keystroke_ms = ms;
     state.perf.compile_ms = res.compile_us / 1000;
+    // Where the rest went: waiting for the lint to run, and the call
+    // into the module around the load.
+    state.perf.lint_wait_ms = t0 - state.lastKey;
+    state.perf.load_call_ms = loaded - t0;
   }
   save({ later: true });
 }

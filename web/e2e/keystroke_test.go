@@ -31,7 +31,8 @@ var keystrokeEdits = []struct {
 // TestKeystrokeTimes prints how long an edit in the editor takes to give
 // new decisions (the page's keystroke_ms: from the key event to the
 // decisions re-rendered, the policy reloaded in between) and how much of
-// it is the load (compile_ms) and the render (render_ms), as medians over $CONNRULES_KEYSTROKE_RUNS
+// it is the load (compile_ms; load call: the call into the module around
+// it), the render (render_ms) and the wait for the lint to start, as medians over $CONNRULES_KEYSTROKE_RUNS
 // edits of each kind: a comment, a rule's message, a rule's condition, a
 // let and a param. Builds are compared as in TestFirstVisitTimes
 // ($CONNRULES_LOAD_DIRS), each in a new browser context, alternating. It
@@ -89,6 +90,8 @@ func keystrokes(t *testing.T, url string, n int, got map[string][]float64) {
 			got[e.kind+" keystroke"] = append(got[e.kind+" keystroke"], perf["keystroke_ms"])
 			got[e.kind+" load"] = append(got[e.kind+" load"], perf["compile_ms"])
 			got[e.kind+" render"] = append(got[e.kind+" render"], perf["render_ms"])
+			got[e.kind+" wait"] = append(got[e.kind+" wait"], perf["lint_wait_ms"])
+			got[e.kind+" load call"] = append(got[e.kind+" load call"], perf["load_call_ms"])
 			// The edit's impact replay and warnings run in workers once
 			// typing pauses: let them finish, not to time the next edit
 			// against them on a shared machine.
