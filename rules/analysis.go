@@ -3,7 +3,8 @@ package rules
 import (
 	"errors"
 	"fmt"
-	"github.com/expr-lang/expr"
+	"reflect"
+
 	"github.com/expr-lang/expr/vm"
 
 	"gopkg.in/yaml.v3"
@@ -98,7 +99,7 @@ func (a *analysis) branches(r *rule) []branch {
 	var out []branch
 	for _, pt := range parts {
 		errs := len(a.l.errs)
-		prog, ok := a.l.compileText(pt.text, func(off int) Position { return a.l.src.at(n, pt.off+off) }, r.id, "when", expr.AsBool())
+		prog, ok := a.l.compileText(pt.text, func(off int) Position { return a.l.src.at(n, pt.off+off) }, r.id, "when", reflect.Bool)
 		a.l.errs = a.l.errs[:errs]
 		if !ok {
 			return []branch{{text: oneLineText(n.Value), pos: a.l.src.at(n, 0), prog: r.when}}

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"bytes"
 	"os"
 	"testing"
 	"time"
@@ -90,6 +91,35 @@ func BenchmarkLoadDefaultPolicy(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := rules.Load("policies.yaml", src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoaderKeystroke reloads the default policy through a Loader
+// after an edit of one condition, as the playground does on a keystroke.
+func BenchmarkLoaderKeystroke(b *testing.B) {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	edited := bytes.Replace(src, []byte("when: recipient.id == sender.id"), []byte("when: sender.id == recipient.id"), 1)
+	if bytes.Equal(src, edited) {
+		b.Fatal("the edit changed nothing")
+	}
+	var ld rules.Loader
+	if _, err := ld.Load("policies.yaml", src); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		text := src
+		if i%2 == 1 {
+			text = edited
+		}
+		if _, err := ld.Load("policies.yaml", text); err != nil {
 			b.Fatal(err)
 		}
 	}

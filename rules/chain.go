@@ -2,16 +2,22 @@ package rules
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
 )
 
-// chain compiles a stage's rules into one program that returns the index
+// chain prepares a stage's rules as one program that returns the index
 // of the first rule that holds, or -1. One VM run per decision instead of
-// one per rule is most of the engine's speed.
+// one per rule is most of the VM's speed. The program is compiled when a
+// decision first needs it: where the typed back end decides (every
+// repository policy), explanations included, nothing does, and compiling
+// it was a tenth of a load and most of an edit's reload in the browser.
 func (l *loader) chain(st *stage) {
 	if len(st.rules) == 0 {
 		return
@@ -20,8 +26,6 @@ func (l *loader) chain(st *stage) {
 	chainText(&b, st.rules, 0, len(st.rules))
 	// Each rule was compiled alone under limits.max_nodes; the program
 	// that chains them is bounded by MaxRulesPerStage and MaxPolicyNodes.
-	opts := append(slices.Clone(l.opts), expr.Patch(&patcher{l: l}), expr.Patch(recipientPresent{}), expr.AsInt(), expr.MaxNodes(0))
-	opts[0] = expr.Env(factsValue{})
 	size := 0
 	for _, r := range st.rules {
 		size += r.size + 3
@@ -29,13 +33,62 @@ func (l *loader) chain(st *stage) {
 	if !l.spend(size, st.rules[len(st.rules)-1].pos, "") {
 		return
 	}
-	prog, err := expr.Compile(b.String(), opts...)
-	if err != nil {
-		// Every rule compiled alone, so this is our bug, not the author's.
-		l.errPos(Position{l.src.file, 1, 1}, "", "internal: compiling stage "+st.name+": "+err.Error())
+	text := b.String()
+	key := l.cache.key(text, reflect.Int, true, "")
+	if c, ok := l.cache.expr(key); ok {
+		st.chain = c.chain
 		return
 	}
-	st.chain = prog
+	if l.chainEC == nil {
+		opts := slices.Clone(l.opts)
+		opts[0] = expr.Env(factsValue{})
+		l.chainEC = newExprConfig(opts)
+		l.chainMu = new(sync.Mutex)
+	}
+	ec, mu := l.chainEC, l.chainMu
+	st.chain = &lazyChain{compile: func() *vm.Program {
+		// The stages of one load share ec and the loader's inlined lets.
+		mu.Lock()
+		defer mu.Unlock()
+		prog, err := ec.compile(text, reflect.Int, 0, true, &patcher{l: l}, recipientPresent{})
+		if err != nil {
+			// Every rule compiled alone, so this is our bug, not the
+			// author's: the rules are run one by one instead.
+			return nil
+		}
+		return prog
+	}}
+	l.cache.putExpr(key, compiledExpr{chain: st.chain})
+}
+
+// lazyChain is a stage's chain program, compiled on first use.
+type lazyChain struct {
+	once    sync.Once
+	compile func() *vm.Program
+	prog    *vm.Program
+}
+
+// program returns the chain program, or nil when there is none.
+func (c *lazyChain) program() *vm.Program {
+	if c == nil {
+		return nil
+	}
+	c.once.Do(func() {
+		c.prog = c.compile()
+		c.compile = nil // the loader it holds can go
+	})
+	return c.prog
+}
+
+// chainProgram is the stage's chain program, or nil.
+func (st *stage) chainProgram() *vm.Program { return st.chain.program() }
+
+// explainTyped adds the trace to a decision the typed back end made.
+func (p *Policy) explainTyped(d Decision, st *stage, req *Request) Decision {
+	rn := vms.Get().(*runner)
+	defer vms.Put(rn)
+	rn.VM.MemoryBudget = p.budget
+	return p.withTrace(d, st, &rn.VM, req, true)
 }
 
 // chainGroup is how many rules chainText nests one in another.

@@ -86,8 +86,11 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
 	}
 	st := p.stages[req.Stage]
-	if st.typed != nil && !explain {
+	if st.typed != nil {
 		if d, ok := p.decideTyped(st, req); ok {
+			if explain {
+				return p.explainTyped(d, st, req)
+			}
 			return d
 		}
 	}
@@ -97,8 +100,12 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 	m.MemoryBudget = p.budget
 
 	idx := -1
-	if req.Recipient != nil && st.chain != nil {
-		out, err := m.Run(st.chain, rn.facts(req))
+	var chain *vm.Program
+	if req.Recipient != nil {
+		chain = st.chainProgram()
+	}
+	if chain != nil {
+		out, err := m.Run(chain, rn.facts(req))
 		if err == nil {
 			idx = out.(int)
 		} else {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -82,7 +83,8 @@ type stage struct {
 	rules []*rule
 	// chain is every rule in one program, run against factsValue when
 	// there is a recipient: it returns the first match's index or -1.
-	chain *vm.Program
+	// It is compiled on first use (chain.go).
+	chain *lazyChain
 	// typed is the stage on the typed back end (typed_plan.go), or nil.
 	typed *typedStage
 }
@@ -137,6 +139,15 @@ type loader struct {
 	// badLets are lets with errors: a use of one is not reported again.
 	badLets map[string]bool
 	opts    []expr.Option
+	// ec is opts as one expr configuration, built once per load.
+	ec *exprConfig
+	// chainEC is the configuration of the stages' chains (facts by value).
+	chainEC *exprConfig
+	chainMu *sync.Mutex
+	// cache is what a Loader's earlier loads compiled, or nil.
+	cache *cacheGen
+	// checking is the let being checked (no bytecode), or "".
+	checking string
 	// tables maps a params table (by map pointer) to its lookup function.
 	tables map[uintptr]string
 	// tableVals maps a lookup function's name to its table.
@@ -165,11 +176,16 @@ type paramType struct {
 // Loading is bounded in time and memory whatever the text: see
 // [MaxPolicyBytes] and the limits beside it.
 func Load(filename string, src []byte) (*Policy, error) {
+	return load(filename, src, nil)
+}
+
+// load is Load, reusing what an earlier load compiled when cache is set.
+func load(filename string, src []byte, cache *cacheGen) (*Policy, error) {
 	// The size first, before the text is copied or converted.
 	if err := CheckSize(filename, int64(len(src))); err != nil {
 		return nil, err
 	}
-	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}}
+	l := &loader{src: newSrcMap(filename, src), p: &Policy{file: filename, stages: map[string]*stage{}, ruleByID: map[string]*rule{}}, cache: cache}
 	l.lines = l.src.textLines()
 	switch line, col, over := yamlBudget(src); over {
 	case "values":
@@ -350,6 +366,7 @@ func (l *loader) policy(root *yaml.Node) {
 		}
 	}
 	l.p.params = l.params.Interface()
+	l.cache.setEnv(m)
 	l.setupExpr()
 	if ln := m["let"]; ln != nil {
 		l.letBlock(ln)
@@ -372,7 +389,7 @@ func (l *loader) policy(root *yaml.Node) {
 		}
 	}
 	if len(l.errs) == 0 {
-		l.testsBlock(m["test_defaults"], m["tests"])
+		l.tests(m["test_defaults"], m["tests"])
 	}
 }
 
@@ -430,8 +447,12 @@ func (l *loader) letBlock(n *yaml.Node) {
 			l.errAt(k, "", fmt.Sprintf("duplicate let %q", k.Value))
 			continue
 		}
-		// Check the body with only earlier lets in scope.
-		if _, ok := l.compile(v, "", "let "+k.Value, nil); ok {
+		// Check the body with only earlier lets in scope; each use
+		// compiles it inlined, so it needs no program of its own.
+		l.checking = k.Value
+		_, ok := l.compile(v, "", "let "+k.Value, reflect.Invalid)
+		l.checking = ""
+		if ok {
 			l.letIdx[k.Value] = len(l.lets)
 			l.lets = append(l.lets, letDef{name: k.Value, node: v, size: l.lastSize, height: l.lastHeight})
 		} else {
@@ -485,7 +506,7 @@ func (l *loader) stage(name string, n *yaml.Node) {
 	l.p.stages[name] = st
 	if len(l.errs) == 0 {
 		l.chain(st)
-		l.typedCompile(st)
+		l.typedStage(st)
 	}
 }
 
@@ -547,7 +568,7 @@ func (l *loader) rule(stageName string, n *yaml.Node) *rule {
 	if w := m["when"]; w == nil {
 		l.errAt(n, id, "rule needs a when condition")
 	} else {
-		r.when, _ = l.compile(w, id, "when", expr.AsBool())
+		r.when, _ = l.compile(w, id, "when", reflect.Bool)
 		r.size = l.lastSize
 	}
 	if mn := m["message"]; mn != nil {
@@ -610,7 +631,7 @@ func (l *loader) template(n *yaml.Node, ruleID string) template {
 		t.lits = append(t.lits, s[last:m[0]])
 		inner := s[m[2]:m[3]]
 		base := len([]rune(s[:m[2]]))
-		prog, _ := l.compileText(inner, func(off int) Position { return l.src.at(n, base+off) }, ruleID, "message", nil)
+		prog, _ := l.compileText(inner, func(off int) Position { return l.src.at(n, base+off) }, ruleID, "message", reflect.Invalid)
 		t.progs = append(t.progs, prog)
 		last = m[1]
 	}
@@ -622,7 +643,7 @@ var typTime = reflect.TypeOf(time.Time{})
 
 // compileTime compiles an expression that must give a time.
 func (l *loader) compileTime(n *yaml.Node, ruleID, what string) *vm.Program {
-	prog, ok := l.compile(n, ruleID, what, nil)
+	prog, ok := l.compile(n, ruleID, what, reflect.Invalid)
 	if !ok {
 		return nil
 	}
@@ -647,6 +668,7 @@ func (l *loader) setupExpr() {
 	}
 	l.opts = append(l.opts, helpers(l.p.cal)...)
 	l.tableFuncs(l.params, "params")
+	l.ec = newExprConfig(l.opts)
 }
 
 // tableFuncs registers a lookup function for every table in params (a map
@@ -691,7 +713,8 @@ func (l *loader) tableFuncs(v reflect.Value, path string) {
 
 // compile compiles a YAML scalar as an expression and maps any error back
 // to the YAML file.
-func (l *loader) compile(n *yaml.Node, ruleID, what string, as expr.Option) (*vm.Program, bool) {
+// as is the kind the expression must have, or reflect.Invalid for any.
+func (l *loader) compile(n *yaml.Node, ruleID, what string, as reflect.Kind) (*vm.Program, bool) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
 		l.errAt(n, ruleID, what+" must be an expression")
 		return nil, false
@@ -706,13 +729,21 @@ func (l *loader) compile(n *yaml.Node, ruleID, what string, as expr.Option) (*vm
 	return prog, ok
 }
 
-func (l *loader) compileText(src string, at func(int) Position, ruleID, what string, as expr.Option) (*vm.Program, bool) {
+func (l *loader) compileText(src string, at func(int) Position, ruleID, what string, as reflect.Kind) (*vm.Program, bool) {
 	if strings.TrimSpace(src) == "" {
 		l.errPos(at(0), ruleID, what+" is empty")
 		return nil, false
 	}
 	if l.overBudget {
 		return nil, false // compiling more would only take longer
+	}
+	key := l.cache.key(src, as, false, l.checking)
+	if c, ok := l.cache.expr(key); ok {
+		l.lastHeight, l.lastSize = c.height, c.size
+		if !l.spend(c.size, at(0), ruleID) {
+			return nil, false
+		}
+		return c.prog, true
 	}
 	if off, over := exprDepth(src); over {
 		l.errPos(at(off), ruleID, fmt.Sprintf("%s: nested too deeply (more than %d levels of brackets, operators, ternaries or lets); name parts of it with let", what, MaxExprDepth))
@@ -731,11 +762,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.lastHeight = h
 	}
 	pt := &patcher{l: l, limit: int(l.p.nodes)}
-	opts := append(slices.Clone(l.opts), expr.Patch(pt))
-	if as != nil {
-		opts = append(opts, as)
-	}
-	prog, err := expr.Compile(src, opts...)
+	prog, err := l.ec.compile(src, as, l.p.nodes, l.checking == "", pt)
 	yield()
 	l.lastSize = pt.size
 	if pt.over {
@@ -759,6 +786,7 @@ func (l *loader) compileText(src string, at func(int) Position, ruleID, what str
 		l.errPos(at(off), ruleID, what+": "+msg)
 		return nil, false
 	}
+	l.cache.putExpr(key, compiledExpr{prog: prog, size: l.lastSize, height: l.lastHeight})
 	return prog, true
 }
 

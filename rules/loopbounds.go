@@ -91,6 +91,9 @@ type costVisitor struct {
 	conf *conf.Config // nil: only count, as Policy.Iterations does
 	cost map[ast.Node]uint64
 	done bool // an error was reported; the checker stops at the first
+	// changed is set when the visitor changed the tree, which must then
+	// be type-checked again.
+	changed bool
 }
 
 // Reset starts a pass; ShouldRepeat asks for none after it. Together they
@@ -171,7 +174,7 @@ func (v *costVisitor) Visit(node *ast.Node) {
 func (p *Policy) Iterations() uint64 {
 	var most uint64
 	for _, st := range p.stages {
-		c := programCost(st.chain)
+		c := programCost(st.chainProgram())
 		for _, r := range st.rules {
 			c = add(c, mul(2, programCost(r.when))) // firstMatch and the trace
 			for _, m := range r.msg.progs {
@@ -215,7 +218,7 @@ func (v *costVisitor) sum(ns ...ast.Node) uint64 {
 // fail replaces node by a call that the type checker refuses with msg, at
 // node's position: the loader reports it like any other compile error.
 func (v *costVisitor) fail(node *ast.Node, msg string) {
-	v.done = true
+	v.done, v.changed = true, true
 	v.conf.Functions[boundError] = &builtin.Function{
 		Name:     boundError,
 		Func:     func(...any) (any, error) { return nil, errors.New(msg) },
@@ -241,6 +244,7 @@ func (v *costVisitor) guardRepeat(x *ast.BuiltinNode) {
 	call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{x.Arguments[0], x.Arguments[1]}}
 	call.SetLocation(x.Arguments[1].Location())
 	x.Arguments[1] = call
+	v.changed = true
 }
 
 // listBound is the most elements a list-valued node can hold.

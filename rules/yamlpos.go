@@ -1,7 +1,10 @@
 package rules
 
 import (
+	"strings"
+	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -10,26 +13,35 @@ import (
 // Block scalars, folded lines and quotes make the value differ from the
 // source text, so we walk both in step, matching non-space characters.
 type srcMap struct {
+	src  string
+	file string
+	// lines is src in runes by line, made on first use: only a position
+	// inside a scalar (an error's, mostly) needs it.
+	once  sync.Once
 	lines [][]rune
-	file  string
 }
 
 func newSrcMap(file string, src []byte) *srcMap {
-	m := &srcMap{file: file}
-	start := 0
-	for i := 0; i <= len(src); i++ {
-		if i == len(src) || src[i] == '\n' {
-			m.lines = append(m.lines, []rune(string(src[start:i])))
-			start = i + 1
-		}
-	}
-	return m
+	return &srcMap{file: file, src: string(src)}
 }
 
+func (m *srcMap) runeLines() [][]rune {
+	m.once.Do(func() {
+		for _, l := range strings.Split(m.src, "\n") {
+			m.lines = append(m.lines, []rune(l))
+		}
+	})
+	return m.lines
+}
+
+// textLines is the source by line, each valid UTF-8 (an invalid byte
+// reads as U+FFFD, as in a conversion through runes).
 func (m *srcMap) textLines() []string {
-	out := make([]string, len(m.lines))
-	for i, l := range m.lines {
-		out[i] = string(l)
+	out := strings.Split(m.src, "\n")
+	if !utf8.ValidString(m.src) {
+		for i, l := range out {
+			out[i] = string([]rune(l))
+		}
 	}
 	return out
 }
@@ -42,7 +54,8 @@ func (m *srcMap) pos(n *yaml.Node) Position {
 // at maps a rune offset within the value of scalar n to a file position.
 func (m *srcMap) at(n *yaml.Node, offset int) Position {
 	p := m.pos(n)
-	if n.Kind != yaml.ScalarNode || n.Line < 1 || n.Line > len(m.lines) {
+	lines := m.runeLines()
+	if n.Kind != yaml.ScalarNode || n.Line < 1 || n.Line > len(lines) {
 		return p
 	}
 	val := []rune(n.Value)
@@ -60,8 +73,8 @@ func (m *srcMap) at(n *yaml.Node, offset int) Position {
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
 		col++
 	}
-	for ; line < len(m.lines); line, col = line+1, 0 {
-		l := m.lines[line]
+	for ; line < len(lines); line, col = line+1, 0 {
+		l := lines[line]
 		for ; col < len(l); col++ {
 			if unicode.IsSpace(l[col]) {
 				continue

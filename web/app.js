@@ -142,12 +142,13 @@ async function boot() {
 
 function start(seed, def) {
   const sim = state.sim;
-  sim.start(seed, def.file, def.src);
+  let v = sim.start(seed, def.file, def.src); // the seed's view, until a saved session changes it
   performance.mark("cr:session");
   state.good = { file: def.file, src: def.src };
   let editor = def.src;
   const saved = readSaved();
   if (saved) {
+    v = null;
     try {
       if (saved.journal?.length) sim.replay(saved.journal);
       if (saved.good && saved.good.src !== sim.policy().src) {
@@ -174,8 +175,7 @@ function start(seed, def) {
   buildVariants();
   buildScenarios();
   bindEvents();
-  const v = sim.view();
-  fillPickers(v.members);
+  fillPickers((v ?? sim.view()).members);
   render();
   performance.mark("cr:first-decision");
   // The editor (CodeMirror) is built once the first decision has been
@@ -296,8 +296,10 @@ function scheduleLint() {
 }
 
 function lint({ initial = false }) {
+  const t0 = performance.now();
   const src = state.editor.getValue();
   const res = state.sim.load(state.file, src);
+  const loaded = performance.now();
   const st = $("#lint-status");
   const errs = $("#errors");
   errs.replaceChildren();
@@ -329,6 +331,10 @@ function lint({ initial = false }) {
     $("#timing").dataset.ms = ms.toFixed(1);
     state.perf.keystroke_ms = ms;
     state.perf.compile_ms = res.compile_us / 1000;
+    // Where the rest went: waiting for the lint to run, and the call
+    // into the module around the load.
+    state.perf.lint_wait_ms = t0 - state.lastKey;
+    state.perf.load_call_ms = loaded - t0;
   }
   save({ later: true });
 }

@@ -50,6 +50,9 @@ var authorState struct {
 	sample, session []byte
 	edited, base    *rules.Policy
 	baseSrc         string
+	// ld loads the edited policy: a replay after an edit recompiles only
+	// what the edit changed.
+	ld rules.Loader
 }
 
 // impactExamples bounds the flips each transition lists in the panel.
@@ -155,7 +158,7 @@ type impactResult struct {
 
 func impact(name string, src []byte, baseName string, baseSrc []byte, session []byte) (any, error) {
 	t0 := time.Now()
-	edited, err := rules.Load(name, src)
+	edited, err := authorState.ld.Load(name, src)
 	if err != nil {
 		return nil, errors.New("the edited policy does not load")
 	}

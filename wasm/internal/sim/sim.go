@@ -73,6 +73,9 @@ type Sim struct {
 	clock *lifecycle.ManualClock
 	net   *lifecycle.Network
 
+	// ld loads every version of the policy: an edit recompiles only the
+	// expressions it changed.
+	ld      *rules.Loader
 	pol     *rules.Policy
 	polName string
 	polSrc  string
@@ -95,11 +98,12 @@ func New(seedJSON []byte, policyName string, policySrc []byte) (*Sim, error) {
 	if err := json.Unmarshal(seedJSON, &seed); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	p, err := rules.Load(policyName, policySrc)
+	ld := new(rules.Loader)
+	p, err := ld.Load(policyName, policySrc)
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{seed: seed, pol: p, polName: policyName, polSrc: string(policySrc)}
+	s := &Sim{seed: seed, ld: ld, pol: p, polName: policyName, polSrc: string(policySrc)}
 	if err := s.reset(); err != nil {
 		return nil, err
 	}
@@ -230,7 +234,7 @@ func (s *Sim) Tests() TestResult {
 // written to the journal before the next command that runs under it.
 func (s *Sim) Load(name string, src []byte) LoadResult {
 	t0 := time.Now()
-	p, err := rules.Load(name, src)
+	p, err := s.ld.Load(name, src)
 	res := LoadResult{CompileMicros: time.Since(t0).Microseconds()}
 	if err != nil {
 		var list rules.ErrorList
