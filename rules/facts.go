@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -174,7 +173,7 @@ func DecodeRequest(data []byte) (*Request, error) {
 // not negative, and lists and text within the bounds that keep a decision
 // short (see [MaxFactsList] and [MaxFactsText]).
 func (r *Request) Validate() error {
-	if !slices.Contains(Stages, r.Stage) {
+	if r.Stage != StageInvite && r.Stage != StageDeliver && r.Stage != StageAccept {
 		return &FactsError{Field: "stage", Msg: fmt.Sprintf("%q is not one of invite, deliver, accept", r.Stage)}
 	}
 	if r.Now.IsZero() {
@@ -201,8 +200,9 @@ func (r *Request) Validate() error {
 	if p.Degree < 0 || p.Degree > 3 {
 		return &FactsError{Field: "pair.degree", Msg: fmt.Sprintf("%d is not 0, 1, 2 or 3", p.Degree)}
 	}
-	if err := counts("pair", []string{"mutual", "pending", "ignored"}, p.Mutual, p.Pending, p.Ignored); err != nil {
-		return err
+	// The field names are built only for an error.
+	if min(p.Mutual, p.Pending, p.Ignored) < 0 {
+		return counts("pair", []string{"mutual", "pending", "ignored"}, p.Mutual, p.Pending, p.Ignored)
 	}
 	if err := validTime("pair.last_ignored_at", p.LastIgnoredAt); err != nil {
 		return err
@@ -249,14 +249,36 @@ func counts(path string, names []string, vals ...int) error {
 
 var windowNames = []string{"hour", "day", "week", "month"}
 
+// knownKind, knownStatus and knownInvitations test membership in
+// memberKinds, memberStatuses and invitationOpts (TestKnownEnums keeps
+// them in step).
+func knownKind(s string) bool { return s == "person" || s == "company" }
+
+func knownStatus(s string) bool {
+	switch s {
+	case "active", "restricted", "soft_banned", "deactivated", "closed":
+		return true
+	}
+	return false
+}
+
+func knownInvitations(s string) bool {
+	switch s {
+	case "", "everyone", "email_or_contacts", "contacts_only", "mutual", "second_degree", "third_degree", "nobody":
+		return true
+	}
+	return false
+}
+
 func (m *Member) validate(path string) error {
-	if !slices.Contains(memberKinds, m.Kind) {
+	// Switches, not scans of the lists: this runs twice per decision.
+	if !knownKind(m.Kind) {
 		return &FactsError{Field: path + ".kind", Msg: fmt.Sprintf("%q is not one of person, company", m.Kind)}
 	}
-	if !slices.Contains(memberStatuses, m.Status) {
+	if !knownStatus(m.Status) {
 		return &FactsError{Field: path + ".status", Msg: fmt.Sprintf("%q is not one of active, restricted, soft_banned, deactivated, closed", m.Status)}
 	}
-	if !slices.Contains(invitationOpts, m.Settings.Invitations) {
+	if !knownInvitations(m.Settings.Invitations) {
 		return &FactsError{Field: path + ".settings.invitations", Msg: fmt.Sprintf("%q is not one of everyone, email_or_contacts, contacts_only, mutual, second_degree, third_degree, nobody", m.Settings.Invitations)}
 	}
 	// NaN fails every comparison, so test for the range, not outside it.
