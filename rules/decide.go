@@ -86,43 +86,25 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
 	}
 	st := p.stages[req.Stage]
+	idx, matched := -1, false
 	if st.typed != nil && !explain {
-		if d, ok := p.decideTyped(st, req); ok {
+		d, i, ok := p.decideTyped(st, req)
+		if ok {
 			return d
 		}
+		// The rule that holds is known; only its message or times are
+		// left to the VM.
+		idx, matched = i, i >= 0
 	}
 	rn := vms.Get().(*runner)
 	defer vms.Put(rn)
 	m := &rn.VM
 	m.MemoryBudget = p.budget
 
-	idx := -1
-	if req.Recipient != nil && st.chain != nil {
-		out, err := m.Run(st.chain, rn.facts(req))
-		if err == nil {
-			idx = out.(int)
-		} else {
-			// Find the rule that failed by walking the rules one by one;
-			// if none does alone, fail closed all the same.
-			var r *rule
-			if idx, r, err = firstMatch(m, st, req); err == nil {
-				r, err = nil, errors.New("stage program failed: "+oneLine(err.Error()))
-			}
-			if err != nil {
-				id := ""
-				if r != nil {
-					id = r.id
-				}
-				return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, id, err.Error()), st, m, req, explain)
-			}
-		}
-	} else {
-		// Without a recipient the chain's by-value facts do not apply: walk
-		// the rules one by one (the first, not_found, usually decides).
-		var r *rule
-		var err error
-		if idx, r, err = firstMatch(m, st, req); err != nil {
-			return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, err.Error()), st, m, req, explain)
+	if !matched {
+		var failed bool
+		if idx, d, failed = p.vmMatch(rn, st, req); failed {
+			return p.withTrace(d, st, m, req, explain)
 		}
 	}
 	if idx < 0 {
@@ -150,6 +132,36 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 		d.Effects = append(d.Effects, ef)
 	}
 	return p.withTrace(d, st, m, req, explain)
+}
+
+// vmMatch finds the first rule that holds on the VM, or the stage's
+// failure (failed is true, d the fail-closed decision).
+func (p *Policy) vmMatch(rn *runner, st *stage, req *Request) (idx int, d Decision, failed bool) {
+	m := &rn.VM
+	if req.Recipient != nil && st.chain != nil {
+		out, err := m.Run(st.chain, rn.facts(req))
+		if err == nil {
+			return out.(int), d, false
+		}
+		// Find the rule that failed by walking the rules one by one;
+		// if none does alone, fail closed all the same.
+		var r *rule
+		if idx, r, err = firstMatch(m, st, req); err == nil {
+			r, err = nil, errors.New("stage program failed: "+oneLine(err.Error()))
+		}
+		id := ""
+		if r != nil {
+			id = r.id
+		}
+		return -1, p.failClosed(req.Stage, ReasonEvaluationError, id, err.Error()), true
+	}
+	// Without a recipient the chain's by-value facts do not apply: walk
+	// the rules one by one (the first, not_found, usually decides).
+	idx, r, err := firstMatch(m, st, req)
+	if err != nil {
+		return -1, p.failClosed(req.Stage, ReasonEvaluationError, r.id, err.Error()), true
+	}
+	return idx, d, false
 }
 
 // firstMatch runs a stage's rules in order and returns the index of the

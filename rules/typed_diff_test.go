@@ -150,12 +150,13 @@ func diffPolicy(t testing.TB, name string, p *Policy, q *Request) int {
 		}
 		for i, r := range st.rules {
 			tr := st.typed.rules[i]
-			f := st.typed.when[i]
-			diffExpr(t, p, name+" "+r.id+" when", r.when, func(q *Request) (string, error) {
-				b, err := f(q, "")
-				return fmt.Sprint(b), err
-			}, q, false)
-			n++
+			if f := st.typed.when[i]; f != nil {
+				diffExpr(t, p, name+" "+r.id+" when", r.when, func(q *Request) (string, error) {
+					b, err := f(q, "")
+					return fmt.Sprint(b), err
+				}, q, false)
+				n++
+			}
 			if !tr.complete {
 				continue
 			}

@@ -9,10 +9,11 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// typedStage is a stage compiled by the typed back end. It exists only
-// when every rule's condition is covered; a rule's message, retry_after
-// and effect times are typed where covered (complete), else a decision
-// that matches that rule is made by the VM.
+// typedStage is a stage compiled by the typed back end. A condition it
+// does not cover is nil in when and runs on the VM alone, the rest of
+// the stage typed; a rule's message, retry_after and effect times are
+// typed where covered (complete), else a decision that matches that rule
+// renders them on the VM.
 type typedStage struct {
 	when  []fnBool
 	rules []typedRule
@@ -43,8 +44,9 @@ type Fallback struct {
 }
 
 // Fallbacks lists the expressions that run on expr's VM instead of the
-// typed back end, and why. A stage with any such condition runs wholly on
-// the VM; an uncovered message or time only for the rule it belongs to.
+// typed back end, and why. Each runs on the VM alone: an uncovered
+// condition for its own rule, an uncovered message or time when its rule
+// decides; the rest of the stage stays typed.
 func (p *Policy) Fallbacks() []Fallback { return p.fallbacks }
 
 // typedCompile builds the typed stage from the programs expr compiled.
@@ -54,13 +56,13 @@ func (l *loader) typedCompile(st *stage) {
 		l.p.fallbacks = append(l.p.fallbacks, Fallback{Stage: st.name, Rule: r.id, What: what, Pos: r.pos, Why: err.Error()})
 	}
 	ts := &typedStage{}
-	whole := true
+	typed := 0
 	for _, r := range st.rules {
 		f, err := c.condition(r.when)
 		if err != nil {
 			miss(r, "when", err)
-			whole = false
-			continue
+		} else {
+			typed++
 		}
 		ts.when = append(ts.when, f)
 		tr := typedRule{complete: true}
@@ -93,7 +95,9 @@ func (l *loader) typedCompile(st *stage) {
 		}
 		ts.rules = append(ts.rules, tr)
 	}
-	if whole {
+	// With no condition typed, the VM's one program for the whole stage
+	// is faster than a VM run per rule.
+	if typed > 0 {
 		st.typed = ts
 	}
 }
@@ -161,16 +165,34 @@ func (c *tcomp) hole(p *Policy, prog *vm.Program) (holeFn, error) {
 	return nil, &notCovered{why: "a message hole of this type"}
 }
 
-// decideTyped decides on the typed back end. ok is false when an
-// expression failed or the matching rule is not wholly typed: the caller
-// then decides on the VM, which gives expr's own errors.
-func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
+// decideTyped decides on the typed back end. When ok is false, idx says
+// what is left to the VM: the rule that holds, whose message or time is
+// not typed (idx >= 0), or the whole decision, since an expression failed
+// and the VM gives expr's own error (idx < 0).
+func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok bool) {
 	ts := st.typed
-	idx := -1
+	var rn *runner
+	defer func() {
+		if rn != nil {
+			vms.Put(rn)
+		}
+	}()
+	idx = -1
 	for i, f := range ts.when {
-		held, err := f(req, "")
+		var held bool
+		var err error
+		if f != nil {
+			held, err = f(req, "")
+		} else {
+			// A condition the back end does not cover runs alone on the VM.
+			if rn == nil {
+				rn = vms.Get().(*runner)
+				rn.MemoryBudget = p.budget
+			}
+			held, err = runBool(&rn.VM, st.rules[i].when, req)
+		}
 		if err != nil {
-			return d, false
+			return d, -1, false
 		}
 		if held {
 			idx = i
@@ -178,11 +200,11 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
 		}
 	}
 	if idx < 0 {
-		return Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}, true
+		return Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}, -1, true
 	}
 	r, tr := st.rules[idx], &ts.rules[idx]
 	if !tr.complete {
-		return d, false
+		return d, idx, false
 	}
 	d = Decision{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
 	if len(tr.holes) == 0 {
@@ -199,7 +221,7 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
 		for i, h := range tr.holes {
 			buf = append(buf, r.msg.lits[i]...)
 			if buf, err = h(req, buf); err != nil {
-				return d, false
+				return d, -1, false
 			}
 		}
 		buf = append(buf, r.msg.lits[len(r.msg.lits)-1]...)
@@ -208,7 +230,7 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
 	var err error
 	if tr.retry != nil {
 		if d.RetryAfter, err = p.typedTime(tr.retry, req); err != nil {
-			return d, false
+			return d, -1, false
 		}
 	}
 	if len(r.effects) > 0 {
@@ -217,13 +239,13 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
 			ef := Effect{Kind: e.kind, Subject: e.subject}
 			if u := tr.until[i]; u != nil {
 				if ef.Until, err = p.typedTime(u, req); err != nil {
-					return d, false
+					return d, -1, false
 				}
 			}
 			d.Effects = append(d.Effects, ef)
 		}
 	}
-	return d, true
+	return d, idx, true
 }
 
 func (p *Policy) typedTime(f fnTime, req *Request) (time.Time, error) {
