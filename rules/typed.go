@@ -101,6 +101,13 @@ type tcomp struct {
 	cal    Calendar
 	tables map[string]reflect.Value // __tableN -> params table
 	inPred int                      // > 0 inside a predicate over strings
+	// Table rows chosen by a fact field (tier[sender.tier]): keys records
+	// each such field's possible keys, touched that the expression being
+	// compiled reads one, and fix the key a stage variant assumes for a
+	// field, which makes the row's fields constants (typed_spec.go).
+	keys    map[leaf]map[string]bool
+	touched bool
+	fix     map[leaf]string
 }
 
 func kindOf(t reflect.Type) tkind {
@@ -269,7 +276,7 @@ func (c *tcomp) member(n *ast.MemberNode) (tval, error) {
 			return tval{}, err
 		}
 		if base.table != nil {
-			return tableField(n, base.table, names)
+			return c.tableField(n, base.table, names)
 		}
 	}
 	return tval{}, uncovered(n, "member access on %T", root)
@@ -328,7 +335,7 @@ func (c *tcomp) index(n *ast.MemberNode) (tval, error) {
 
 // tableField reads a field of params.table[key]: each field becomes a map
 // from the key to the field's value, built once at load.
-func tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
+func (c *tcomp) tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
 	var k tkind
 	vals := map[string]any{}
 	iter := t.entries.MapRange()
@@ -352,6 +359,24 @@ func tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
 	keys := make([]string, 0, len(vals))
 	for k := range vals {
 		keys = append(keys, k)
+	}
+	if d := t.keySD; d != nil && d.mode == sField {
+		if key, isFixed := c.fix[d.lf]; isFixed {
+			if v, has := vals[key]; has {
+				cv, _ := constVal(v)
+				return cv, nil
+			}
+		}
+		c.touched = true
+		if c.keys == nil {
+			c.keys = map[leaf]map[string]bool{}
+		}
+		if c.keys[d.lf] == nil {
+			c.keys[d.lf] = map[string]bool{}
+		}
+		for _, key := range keys {
+			c.keys[d.lf][key] = true
+		}
 	}
 	switch k {
 	case kInt:

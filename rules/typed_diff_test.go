@@ -185,6 +185,24 @@ func diffPolicy(t testing.TB, name string, p *Policy, q *Request) int {
 			}
 		}
 	}
+	for _, sn := range Stages {
+		// The stage variant these facts pick, condition by condition.
+		st := p.stages[sn]
+		if st == nil || st.typed == nil || st.typed.spec == nil {
+			continue
+		}
+		if v := st.typed.spec.pick(q); v >= 0 {
+			for _, s := range st.typed.spec.variants[v] {
+				if f := s.f; f != nil {
+					diffExpr(t, p, name+" "+st.rules[s.rule].id+" when (variant)", st.rules[s.rule].when, func(q *Request) (string, error) {
+						b, err := f(q, "")
+						return fmt.Sprint(b), err
+					}, q, false)
+					n++
+				}
+			}
+		}
+	}
 	sameDecision(t, name, p, q)
 	return n
 }

@@ -37,6 +37,10 @@ func boolOf(build func(neg bool) fnBool) tval {
 // notOf negates a bool node: its own negation when it has one, else a
 // closure around it.
 func notOf(x tval) tval {
+	if x.isC {
+		v, _ := constVal(!x.c.(bool))
+		return v
+	}
 	f := x.b
 	if x.neg != nil {
 		return tval{k: kBool, b: x.neg(), neg: func() fnBool { return f }}
@@ -117,6 +121,12 @@ func (c *tcomp) binary(n *ast.BinaryNode) (tval, error) {
 		if !ok {
 			break
 		}
+		if l.isC && r.isC {
+			if b, err := f(nil, ""); err == nil {
+				v, _ := constVal(b)
+				return v, nil
+			}
+		}
 		v := tval{k: kBool, b: f}
 		// NaN fails every ordering, so !(x < y) is not x >= y for floats.
 		if (l.k != kFloat && r.k != kFloat) || mask == 2 || mask == 5 {
@@ -125,6 +135,9 @@ func (c *tcomp) binary(n *ast.BinaryNode) (tval, error) {
 		return v, nil
 	case "+", "-", "*", "/", "%":
 		if v, ok := arith(n.Operator, l, r); ok {
+			if l.isC && r.isC {
+				return foldConst(v), nil
+			}
 			return v, nil
 		}
 	case "contains", "startsWith", "endsWith":
@@ -135,6 +148,34 @@ func (c *tcomp) binary(n *ast.BinaryNode) (tval, error) {
 		return tval{k: kBool, b: bin2(l.s, r.s, func(x, y string) (bool, bool) { return op(x, y), true })}, nil
 	}
 	return tval{}, uncovered(n, "operator %s on these operand types", n.Operator)
+}
+
+// foldConst evaluates a node whose operands are all constants once, at
+// load; one that fails is left to fail at run time, as expr does.
+func foldConst(v tval) tval {
+	var x any
+	var err error
+	switch v.k {
+	case kInt:
+		x, err = v.i(nil, "")
+	case kFloat:
+		x, err = v.f(nil, "")
+	case kString:
+		x, err = v.s(nil, "")
+	case kTime:
+		x, err = v.t(nil, "")
+	case kDur:
+		x, err = v.d(nil, "")
+	default:
+		return v
+	}
+	if err != nil {
+		return v
+	}
+	if c, ok := constVal(x); ok {
+		return c
+	}
+	return v
 }
 
 // partsOf is a chain's operands, or the node itself.
@@ -149,6 +190,30 @@ func partsOf(v tval, conj string) []tval {
 // is De Morgan's when every operand has its own.
 func andOr(conj string, parts []tval) tval {
 	isAnd := conj == "and"
+	// Constants fold: true drops out of an and, false ends it (the
+	// operands before it still run, for their errors); or the same way.
+	var kept []tval
+	for _, p := range parts {
+		if !p.isC {
+			kept = append(kept, p)
+			continue
+		}
+		if p.c.(bool) != isAnd {
+			if len(kept) == 0 {
+				return p
+			}
+			kept = append(kept, p)
+			break
+		}
+	}
+	switch len(kept) {
+	case 0:
+		v, _ := constVal(isAnd)
+		return v
+	case 1:
+		return kept[0]
+	}
+	parts = kept
 	fs := make([]fnBool, len(parts))
 	for i, p := range parts {
 		fs[i] = p.b

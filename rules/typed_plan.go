@@ -16,6 +16,8 @@ import (
 // renders them on the VM.
 type typedStage struct {
 	when  []fnBool
+	steps []step
+	spec  *stageSpec // nil: no variants (typed_spec.go)
 	rules []typedRule
 }
 
@@ -57,14 +59,16 @@ func (l *loader) typedCompile(st *stage) {
 	}
 	ts := &typedStage{}
 	typed := 0
+	var conds []condVal
 	for _, r := range st.rules {
-		f, err := c.condition(r.when)
+		cv, err := c.condVal(r.when)
 		if err != nil {
 			miss(r, "when", err)
 		} else {
 			typed++
 		}
-		ts.when = append(ts.when, f)
+		conds = append(conds, cv)
+		ts.when = append(ts.when, cv.f)
 		tr := typedRule{complete: true}
 		for _, prog := range r.msg.progs {
 			h, err := c.hole(l.p, prog)
@@ -98,19 +102,10 @@ func (l *loader) typedCompile(st *stage) {
 	// With no condition typed, the VM's one program for the whole stage
 	// is faster than a VM run per rule.
 	if typed > 0 {
+		ts.steps = stepsOf(conds, 0)
+		ts.spec = c.specialize(st, conds, ts.steps)
 		st.typed = ts
 	}
-}
-
-func (c *tcomp) condition(prog *vm.Program) (fnBool, error) {
-	v, err := c.compile(prog.Node())
-	if err != nil {
-		return nil, err
-	}
-	if v.k != kBool {
-		return nil, &notCovered{why: "the condition is not typed bool"}
-	}
-	return v.b, nil
 }
 
 func (c *tcomp) timeOf(prog *vm.Program) (fnTime, error) {
@@ -178,7 +173,20 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok b
 		}
 	}()
 	idx = -1
-	for i, f := range ts.when {
+	steps, sp := ts.steps, ts.spec
+	for k := 0; k < len(steps); k++ {
+		if sp != nil && k == sp.from {
+			// The first condition that reads a table row: the rows are
+			// known from here on.
+			if v := sp.pick(req); v >= 0 {
+				steps = sp.variants[v]
+			}
+			sp = nil
+			if k == len(steps) {
+				break
+			}
+		}
+		i, f := steps[k].rule, steps[k].f
 		var held bool
 		var err error
 		if f != nil {

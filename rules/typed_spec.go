@@ -1,0 +1,140 @@
+package rules
+
+import (
+	"cmp"
+	"slices"
+	"unsafe"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Stage variants. A params table row chosen by a fact field, such as
+// tier: params.tiers[sender.tier], is the same for every rule of one
+// decision. A stage whose conditions read such rows gets one variant per
+// combination of keys, compiled with the row's fields as constants: they
+// fold (tier.monthly > 0 is false for every tier of policies.yaml, so
+// monthly_limit is dropped), and the rest become comparisons of a fact
+// with a constant. A decision picks its variant once, when it reaches
+// the first condition that reads a row. Facts whose key is in no table
+// (a bad tier fails Validate, but another table's key may be missing)
+// keep the general conditions, which fail as expr does.
+
+// maxVariants bounds the variants of a stage (and so its load time).
+const maxVariants = 16
+
+// step is one condition to run; a condition the back end does not cover
+// (f nil) runs on the VM, and one that is always false is left out.
+type step struct {
+	rule int
+	f    fnBool
+}
+
+// condVal is a compiled condition.
+type condVal struct {
+	f       fnBool // nil: not covered
+	never   bool   // the constant false
+	touched bool   // reads a table row chosen by a fact field
+}
+
+// stageSpec holds a stage's variants.
+type stageSpec struct {
+	leaves []leaf     // the key fields, in a fixed order
+	cands  [][]string // each field's keys, sorted
+	// from is the first step that differs: every variant shares the
+	// general steps before it.
+	from     int
+	variants [][]step
+}
+
+func (c *tcomp) condVal(prog *vm.Program) (condVal, error) {
+	c.touched = false
+	v, err := c.compile(prog.Node())
+	if err != nil {
+		return condVal{}, err
+	}
+	if v.k != kBool {
+		return condVal{}, &notCovered{why: "the condition is not typed bool"}
+	}
+	never := v.isC && !v.c.(bool)
+	return condVal{f: v.b, never: never, touched: c.touched}, nil
+}
+
+// stepsOf lists the conditions of rules from on that can hold.
+func stepsOf(conds []condVal, from int) []step {
+	var out []step
+	for i := from; i < len(conds); i++ {
+		if !conds[i].never {
+			out = append(out, step{rule: i, f: conds[i].f})
+		}
+	}
+	return out
+}
+
+// specialize compiles the variants of a stage whose general conditions
+// are conds; nil when no condition reads a row or there would be too many.
+func (c *tcomp) specialize(st *stage, conds []condVal, general []step) *stageSpec {
+	first := slices.IndexFunc(conds, func(cv condVal) bool { return cv.touched })
+	if first < 0 || len(c.keys) == 0 {
+		return nil
+	}
+	sp := &stageSpec{}
+	for lf := range c.keys {
+		sp.leaves = append(sp.leaves, lf)
+	}
+	slices.SortFunc(sp.leaves, func(a, b leaf) int {
+		return cmp.Or(cmp.Compare(a.root, b.root), cmp.Compare(a.off, b.off))
+	})
+	total := 1
+	for _, lf := range sp.leaves {
+		var ks []string
+		for k := range c.keys[lf] {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		sp.cands = append(sp.cands, ks)
+		total *= len(ks)
+		if total > maxVariants {
+			return nil
+		}
+	}
+	for sp.from < len(general) && general[sp.from].rule < first {
+		sp.from++
+	}
+	defer func() { c.fix = nil }()
+	for v := range total {
+		c.fix = map[leaf]string{}
+		rem := v
+		for j := len(sp.leaves) - 1; j >= 0; j-- {
+			c.fix[sp.leaves[j]] = sp.cands[j][rem%len(sp.cands[j])]
+			rem /= len(sp.cands[j])
+		}
+		vc := slices.Clone(conds)
+		for i := first; i < len(conds); i++ {
+			if conds[i].touched {
+				if cv, err := c.condVal(st.rules[i].when); err == nil {
+					vc[i] = cv
+				}
+			}
+		}
+		sp.variants = append(sp.variants, append(general[:sp.from:sp.from], stepsOf(vc, first)...))
+	}
+	return sp
+}
+
+// pick is the variant for the request's keys, or -1: a member is
+// missing or a key is in no table.
+func (sp *stageSpec) pick(q *Request) int {
+	v := 0
+	for j, lf := range sp.leaves {
+		p := lf.base(q)
+		if p == nil {
+			return -1
+		}
+		i := slices.Index(sp.cands[j], *(*string)(unsafe.Add(p, lf.off)))
+		if i < 0 {
+			return -1
+		}
+		v = v*len(sp.cands[j]) + i
+	}
+	return v
+}
