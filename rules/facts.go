@@ -308,23 +308,36 @@ func (m *Member) validate(path string) error {
 	if t := m.RestrictedUntil; !t.IsZero() && !representable(t) {
 		return validTime(path+".restricted_until", t)
 	}
-	for i, s := range [...]string{m.ID, m.Tier, m.Company, m.School} {
-		if len(s) > MaxFactsText {
-			return &FactsError{Field: path + "." + [...]string{"id", "tier", "company", "school"}[i], Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
+	if max(len(m.ID), len(m.Tier), len(m.Company), len(m.School)) > MaxFactsText {
+		for i, s := range [...]string{m.ID, m.Tier, m.Company, m.School} {
+			if len(s) > MaxFactsText {
+				return &FactsError{Field: path + "." + [...]string{"id", "tier", "company", "school"}[i], Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
+			}
 		}
 	}
 	st := &m.Settings
-	for _, l := range [...]struct {
-		field string
-		list  []string
-	}{{"settings.companies", st.Companies}, {"settings.schools", st.Schools}, {"settings.auto_accept.companies", st.AutoAccept.Companies}, {"settings.auto_accept.schools", st.AutoAccept.Schools}} {
-		if len(l.list) > MaxFactsList {
-			return &FactsError{Field: path + "." + l.field, Msg: fmt.Sprintf("%d entries, over the limit of %d", len(l.list), MaxFactsList)}
-		}
-		for i, s := range l.list {
-			if len(s) > MaxFactsText {
-				return &FactsError{Field: fmt.Sprintf("%s.%s[%d]", path, l.field, i), Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
-			}
+	// One call per list, not a loop over a table of them: the table was
+	// copied on every decision.
+	if err := checkList(path, "settings.companies", st.Companies); err != nil {
+		return err
+	}
+	if err := checkList(path, "settings.schools", st.Schools); err != nil {
+		return err
+	}
+	if err := checkList(path, "settings.auto_accept.companies", st.AutoAccept.Companies); err != nil {
+		return err
+	}
+	return checkList(path, "settings.auto_accept.schools", st.AutoAccept.Schools)
+}
+
+// checkList bounds a list of the facts and its strings.
+func checkList(path, field string, list []string) error {
+	if len(list) > MaxFactsList {
+		return &FactsError{Field: path + "." + field, Msg: fmt.Sprintf("%d entries, over the limit of %d", len(list), MaxFactsList)}
+	}
+	for i, s := range list {
+		if len(s) > MaxFactsText {
+			return &FactsError{Field: fmt.Sprintf("%s.%s[%d]", path, field, i), Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
 		}
 	}
 	return nil
