@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
@@ -278,6 +279,9 @@ func compareOp(mask uint8, l, r tval) (fnBool, bool) {
 			return eqOf(srcOf(l, kBool, l.b), srcOf(r, kBool, r.b), mask == 5), true
 		}
 	case kInt:
+		if l.sd != nil && (l.sd.mode == sLen || l.sd.mode == sRunes) && r.isC {
+			return cmpLen(l.sd.lf, l.sd.mode == sRunes, r.c.(int), mask), true
+		}
 		return cmpOrd(srcOf(l, kInt, l.i), srcOf(r, kInt, r.i), mask), true
 	case kString:
 		return cmpOrd(srcOf(l, kString, l.s), srcOf(r, kString, r.s), mask), true
@@ -299,6 +303,40 @@ func nilTest(v tval, neg bool) fnBool {
 	}
 	m := v.m
 	return func(q *Request, e string) (bool, error) { x, err := m(q, e); return (x == nil) != neg, err }
+}
+
+// lenOf is the source of len(v) when v is a fact field.
+func lenOf(v tval, mode uint8) *srcDesc {
+	if v.sd == nil || v.sd.mode != sField {
+		return nil
+	}
+	return &srcDesc{mode: mode, lf: v.sd.lf}
+}
+
+// cmpLen compares the length of a list field, or the rune count of a
+// string field, with a constant. A string of fewer bytes than the
+// constant has fewer runes: it is not counted (note_too_long).
+func cmpLen(lf leaf, runes bool, y int, mask uint8) fnBool {
+	if runes {
+		return func(q *Request, _ string) (bool, error) {
+			p := lf.base(q)
+			if p == nil {
+				return false, errTyped
+			}
+			s := *(*string)(unsafe.Add(p, lf.off))
+			if len(s) < y {
+				return mask&1 != 0, nil
+			}
+			return mask&ordBit(utf8.RuneCountInString(s), y) != 0, nil
+		}
+	}
+	return func(q *Request, _ string) (bool, error) {
+		p := lf.base(q)
+		if p == nil {
+			return false, errTyped
+		}
+		return mask&ordBit(len(*(*[]string)(unsafe.Add(p, lf.off))), y) != 0, nil
+	}
 }
 
 type ordered interface{ ~int | ~int64 | ~string }
@@ -514,6 +552,9 @@ func arith(op string, l, r tval) (tval, bool) {
 		return tval{k: kFloat, f: arithFloat(op[0], srcOf(l, kFloat, l.f), srcOf(r, kFloat, r.f))}, true
 	case op == "+" && l.k == kString && r.k == kString:
 		return tval{k: kString, s: bin2(l.s, r.s, func(x, y string) (string, bool) { return x + y, true })}, true
+	case (op == "+" || op == "-") && l.k == kTime && r.k == kDur && r.isC && r.c.(time.Duration) == 0:
+		// t + 0 is t (withdraw_cooldown: 0d turns a rule off).
+		return l, true
 	case (op == "+" || op == "-") && l.k == kTime && r.k == kDur:
 		return tval{k: kTime, t: timeAdd(srcOf(l, kTime, l.t), srcOf(r, kDur, r.d), op == "-")}, true
 	case op == "+" && l.k == kDur && r.k == kTime:

@@ -197,10 +197,10 @@ func (c *tcomp) builtin(n *ast.BuiltinNode) (tval, error) {
 		case n.Name == "len" && a.k == kString:
 			f := srcOf(a, kString, a.s)
 			// expr counts a string's runes.
-			return tval{k: kInt, i: func(q *Request, e string) (int, error) { s, err := f.get(q, e); return utf8.RuneCountInString(s), err }}, nil
+			return tval{k: kInt, i: func(q *Request, e string) (int, error) { s, err := f.get(q, e); return utf8.RuneCountInString(s), err }, sd: lenOf(a, sRunes)}, nil
 		case n.Name == "len" && a.k == kStrings:
 			f := srcOf(a, kStrings, a.ss)
-			return tval{k: kInt, i: func(q *Request, e string) (int, error) { s, err := f.get(q, e); return len(s), err }}, nil
+			return tval{k: kInt, i: func(q *Request, e string) (int, error) { s, err := f.get(q, e); return len(s), err }, sd: lenOf(a, sLen)}, nil
 		case a.k == kString && n.Name != "len":
 			op := map[string]func(string) string{"trim": strings.TrimSpace, "lower": strings.ToLower, "upper": strings.ToUpper}[n.Name]
 			f := a.s

@@ -46,6 +46,8 @@ const (
 	sField               // a fact field (leaf)
 	sTable               // params.table[string field].column
 	sMember              // sender or recipient itself (only its nil test is fused)
+	sLen                 // len of a list field (only its comparisons are fused)
+	sRunes               // len of a string field, in runes (likewise)
 )
 
 // srcDesc is what a compiled node keeps for fusing: how to read it

@@ -1,0 +1,73 @@
+package rules
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestTypedFusedShapes runs each shape the fused nodes special-case
+// against the VM, at its edges: rune counts near a limit (é is two
+// bytes), int sets inside and outside the bit mask, negations pushed
+// into comparisons and chains, folded constants and table rows.
+func TestTypedFusedShapes(t *testing.T) {
+	notes := []string{"", "a", "ab", "abc", "é", "éé", "ééé", "aé", "ééa"}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, when := range []string{
+		"len(note) > 2", "len(note) >= 2", "len(note) < 2", "len(note) <= 2", "len(note) == 2", "len(note) != 2",
+		"!(len(note) > 2)", "len(note) > 0", "len(note) < 0", "len(recipient.settings.companies) > 1",
+		"!(len(recipient.settings.companies) >= 2)",
+		"pair.degree in [1, 2]", "!(pair.degree in [0, 3])", "pair.mutual in [3, 100, 1000]", "pair.mutual in [1, 63, 64]",
+		`!(sender.kind in ["person", "x"]) || pair.connected`, `!(sender.company in recipient.settings.companies)`,
+		"!(pair.connected || pair.mutual > 3 && pair.degree == 2)", "!(pair.connected && !pair.blocked)",
+		"!(sender.acceptance_rate < 0.5)", "!(sender.acceptance_rate == 0.5)", "!(recipient == nil)", "!(recipient != nil && pair.blocked)",
+		"1 > 0 && pair.connected", "1 < 0 || pair.blocked", "pair.blocked && 1 < 0", "pair.mutual % 0 == 1 && 1 < 0",
+		"tier.monthly > 0 && sender.sent.month >= tier.monthly", "!(recipient_tier.connections > 0 && recipient.connections >= recipient_tier.connections)",
+		"params.tiers[sender.company].daily > 0", "now < pair.withdrawn_at + params.withdraw_cooldown", "now - days(0) >= pair.withdrawn_at",
+		`recipient.settings.invitations == "mutual" && pair.mutual == 0 || recipient.settings.invitations == "contacts_only" && !pair.in_contacts`,
+		"!sender.soft_banned_until.IsZero()", "!!pair.connected", "!(1 > 0)",
+	} {
+		p, err := Load("gen.yaml", genPolicy(t, []string{when}, nil, nil))
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if p.stages[StageInvite].typed == nil {
+			t.Fatalf("%s: not typed: %+v", when, p.Fallbacks())
+		}
+		for range 300 {
+			q := diffRequest(r)
+			q.Note = pick(r, notes)
+			diffPolicy(t, when, p, q)
+			if q.Validate() == nil {
+				sameDecision(t, when, p, q)
+			}
+		}
+	}
+}
+
+// TestTypedVariantsOfDefaultPolicy: the invite stage of policies.yaml
+// gets a variant per sender and recipient tier, in which monthly_limit
+// (monthly: 0 in every tier) is dropped; facts without a recipient keep
+// the general conditions.
+func TestTypedVariantsOfDefaultPolicy(t *testing.T) {
+	p := repoPolicies(t)["../policies.yaml"]
+	sp := p.stages[StageInvite].typed.spec
+	if sp == nil || len(sp.leaves) != 2 || len(sp.variants) != 4 {
+		t.Fatalf("want 2 key fields and 4 variants, got %+v", sp)
+	}
+	for v, steps := range sp.variants {
+		for _, s := range steps {
+			if id := p.stages[StageInvite].rules[s.rule].id; id == "monthly_limit" {
+				t.Errorf("variant %d keeps monthly_limit", v)
+			}
+		}
+	}
+	q := validRequest()
+	q.Recipient.Tier = "premium"
+	if v := sp.pick(q); v != 1 {
+		t.Errorf("free sender, premium recipient: variant %d", v)
+	}
+	q.Recipient = nil
+	if v := sp.pick(q); v != -1 {
+		t.Errorf("no recipient: variant %d", v)
+	}
+}
