@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,36 +67,48 @@ func (p *Policy) Explain(req *Request) Decision {
 }
 
 func (p *Policy) decide(req *Request, explain bool) (d Decision) {
-	stageName := ""
-	if req != nil {
-		stageName = req.Stage
-	}
+	// One defer and one return: the defer is open-coded, nearly free.
 	defer func() {
 		// expr recovers its own panics; this guards our glue code.
 		if r := recover(); r != nil {
+			stageName := ""
+			if req != nil {
+				stageName = req.Stage
+			}
 			d = p.failClosed(stageName, ReasonEvaluationError, "", fmt.Sprint(r))
 		}
 	}()
+	return p.decideOnce(req, explain)
+}
+
+func (p *Policy) decideOnce(req *Request, explain bool) Decision {
 	if req == nil {
 		return p.failClosed(StageInvite, ReasonInvalidRequest, "", "invalid request: no request")
 	}
 	if err := req.Validate(); err != nil {
-		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
+		return p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
 	}
 	if err := p.checkTiers(req); err != nil {
-		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
+		return p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
 	}
 	st := p.stages[req.Stage]
-	idx, matched := -1, false
+	idx := -1
 	if st.typed != nil && !explain {
 		d, i, ok := p.decideTyped(st, req)
 		if ok {
 			return d
 		}
-		// The rule that holds is known; only its message or times are
-		// left to the VM.
-		idx, matched = i, i >= 0
+		// The rule that holds is known (i >= 0): only its message or
+		// times are left to the VM.
+		idx = i
 	}
+	return p.decideVM(st, req, idx, explain)
+}
+
+// decideVM decides on expr's VM; idx is the rule that holds when the
+// typed back end found it, else -1.
+func (p *Policy) decideVM(st *stage, req *Request, idx int, explain bool) (d Decision) {
+	matched := idx >= 0
 	rn := vms.Get().(*runner)
 	defer vms.Put(rn)
 	m := &rn.VM
@@ -200,11 +213,11 @@ func (p *Policy) checkTiers(req *Request) error {
 	if p.tiers == nil {
 		return nil
 	}
-	if _, ok := p.tiers[req.Sender.Tier]; !ok {
+	if !slices.Contains(p.tierKeys, req.Sender.Tier) {
 		return &FactsError{Field: "sender.tier", Msg: fmt.Sprintf("%q is not a tier of this policy (%s)", req.Sender.Tier, p.tierList)}
 	}
 	if req.Recipient != nil {
-		if _, ok := p.tiers[req.Recipient.Tier]; !ok {
+		if !slices.Contains(p.tierKeys, req.Recipient.Tier) {
 			return &FactsError{Field: "recipient.tier", Msg: fmt.Sprintf("%q is not a tier of this policy (%s)", req.Recipient.Tier, p.tierList)}
 		}
 	}

@@ -72,6 +72,7 @@ type Policy struct {
 	params   any
 	tiers    map[string]bool // keys of params.tiers, when the policy has a tier table
 	tierList string
+	tierKeys []string // the keys again, sorted: Decide scans them (faster than hashing)
 	// fallbacks are the expressions the typed back end leaves to the VM.
 	fallbacks []Fallback
 }
@@ -392,6 +393,7 @@ func (l *loader) collectTiers() {
 		names = append(names, k.String())
 	}
 	slices.Sort(names)
+	l.p.tierKeys = names
 	l.p.tierList = strings.Join(names, ", ")
 }
 

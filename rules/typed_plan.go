@@ -166,46 +166,9 @@ func (c *tcomp) hole(p *Policy, prog *vm.Program) (holeFn, error) {
 // and the VM gives expr's own error (idx < 0).
 func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok bool) {
 	ts := st.typed
-	var rn *runner
-	defer func() {
-		if rn != nil {
-			vms.Put(rn)
-		}
-	}()
-	idx = -1
-	steps, sp := ts.steps, ts.spec
-	for k := 0; k < len(steps); k++ {
-		if sp != nil && k == sp.from {
-			// The first condition that reads a table row: the rows are
-			// known from here on.
-			if v := sp.pick(req); v >= 0 {
-				steps = sp.variants[v]
-			}
-			sp = nil
-			if k == len(steps) {
-				break
-			}
-		}
-		i, f := steps[k].rule, steps[k].f
-		var held bool
-		var err error
-		if f != nil {
-			held, err = f(req, "")
-		} else {
-			// A condition the back end does not cover runs alone on the VM.
-			if rn == nil {
-				rn = vms.Get().(*runner)
-				rn.MemoryBudget = p.budget
-			}
-			held, err = runBool(&rn.VM, st.rules[i].when, req)
-		}
-		if err != nil {
-			return d, -1, false
-		}
-		if held {
-			idx = i
-			break
-		}
+	idx, ok = p.typedMatch(st, req)
+	if !ok {
+		return d, -1, false
 	}
 	if idx < 0 {
 		return Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}, -1, true
@@ -254,6 +217,52 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok b
 		}
 	}
 	return d, idx, true
+}
+
+// typedMatch finds the first rule whose condition holds (-1 for none);
+// ok is false when a condition failed.
+func (p *Policy) typedMatch(st *stage, req *Request) (idx int, ok bool) {
+	var rn *runner // for conditions the back end does not cover
+	steps, sp := st.typed.steps, st.typed.spec
+	idx, ok = -1, true
+	for k := 0; k < len(steps); k++ {
+		if sp != nil && k == sp.from {
+			// The first condition that reads a table row: the rows are
+			// known from here on.
+			if v := sp.pick(req); v >= 0 {
+				steps = sp.variants[v]
+			}
+			sp = nil
+			if k == len(steps) {
+				break
+			}
+		}
+		i, f := steps[k].rule, steps[k].f
+		var held bool
+		var err error
+		if f != nil {
+			held, err = f(req, "")
+		} else {
+			// A condition the back end does not cover runs alone on the VM.
+			if rn == nil {
+				rn = vms.Get().(*runner)
+				rn.MemoryBudget = p.budget
+			}
+			held, err = runBool(&rn.VM, st.rules[i].when, req)
+		}
+		if err != nil {
+			idx, ok = -1, false
+			break
+		}
+		if held {
+			idx = i
+			break
+		}
+	}
+	if rn != nil {
+		vms.Put(rn)
+	}
+	return idx, ok
 }
 
 func (p *Policy) typedTime(f fnTime, req *Request) (time.Time, error) {
