@@ -91,7 +91,7 @@ func (p *Policy) decideOnce(req *Request, explain bool) Decision {
 	if err := p.checkTiers(req); err != nil {
 		return p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
 	}
-	st := p.stages[req.Stage]
+	st := p.stage(req.Stage)
 	idx := -1
 	if st.typed != nil && !explain {
 		d, i, ok := p.decideTyped(st, req)

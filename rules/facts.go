@@ -316,6 +316,9 @@ func (m *Member) validate(path string) error {
 		}
 	}
 	st := &m.Settings
+	if len(st.Companies)+len(st.Schools)+len(st.AutoAccept.Companies)+len(st.AutoAccept.Schools) == 0 {
+		return nil
+	}
 	// One call per list, not a loop over a table of them: the table was
 	// copied on every decision.
 	if err := checkList(path, "settings.companies", st.Companies); err != nil {

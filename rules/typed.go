@@ -75,6 +75,8 @@ type tval struct {
 	// operands in order.
 	conj  string
 	parts []tval
+	// guard marks field == "constant", for dispatching an or over it.
+	guard *caseGuard
 }
 
 // tableRef is params.table[key] before a field is chosen.

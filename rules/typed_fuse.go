@@ -129,6 +129,9 @@ func (c *tcomp) binary(n *ast.BinaryNode) (tval, error) {
 			}
 		}
 		v := tval{k: kBool, b: f}
+		if mask == 2 && l.k == kString && l.sd != nil && l.sd.mode == sField && r.isC {
+			v.guard = &caseGuard{lf: l.sd.lf, c: r.c.(string)}
+		}
 		// NaN fails every ordering, so !(x < y) is not x >= y for floats.
 		if (l.k != kFloat && r.k != kFloat) || mask == 2 || mask == 5 {
 			v.neg = func() fnBool { f, _ := compareOp(mask^7, l, r); return f }
@@ -215,9 +218,13 @@ func andOr(conj string, parts []tval) tval {
 		return kept[0]
 	}
 	parts = kept
-	fs := make([]fnBool, len(parts))
-	for i, p := range parts {
-		fs[i] = p.b
+	var fs []fnBool
+	if isAnd {
+		for _, p := range parts {
+			fs = append(fs, p.b)
+		}
+	} else {
+		fs = orCases(parts)
 	}
 	v := tval{k: kBool, b: chainOf(isAnd, fs), conj: conj, parts: parts}
 	for _, p := range parts {
@@ -235,10 +242,94 @@ func andOr(conj string, parts []tval) tval {
 	return v
 }
 
+// caseGuard is field == "constant", a case of a dispatch.
+type caseGuard struct {
+	lf leaf
+	c  string
+}
+
+// caseOf splits an operand of an or of the form field == "c" && rest.
+func caseOf(p tval) (*caseGuard, []tval, bool) {
+	if p.guard != nil {
+		return p.guard, nil, true
+	}
+	if p.conj == "and" && p.parts[0].guard != nil {
+		return p.parts[0].guard, p.parts[1:], true
+	}
+	return nil, nil, false
+}
+
+// orCases is the operands of an or, where a run of three or more cases
+// on one field with distinct constants (settings.invitations == "mutual"
+// && ... || settings.invitations == "contacts_only" && ...) becomes one
+// dispatch: the field is read once and only the matching case's rest
+// runs. At most one case's guard holds, and a guard that fails skips its
+// rest, so the or's value and errors are the same.
+func orCases(parts []tval) []fnBool {
+	var fs []fnBool
+	for i := 0; i < len(parts); {
+		j := i
+		if g, _, ok := caseOf(parts[i]); ok {
+			seen := map[string]bool{}
+			for ; j < len(parts); j++ {
+				g2, _, ok2 := caseOf(parts[j])
+				if !ok2 || g2.lf != g.lf || seen[g2.c] {
+					break
+				}
+				seen[g2.c] = true
+			}
+		}
+		if j-i < 3 {
+			fs = append(fs, parts[i].b)
+			i++
+			continue
+		}
+		var consts []string
+		var rests []fnBool
+		for _, p := range parts[i:j] {
+			g, rest, _ := caseOf(p)
+			consts = append(consts, g.c)
+			var f fnBool
+			if len(rest) > 0 {
+				f = andOr("and", rest).b
+			}
+			rests = append(rests, f)
+		}
+		g, _, _ := caseOf(parts[i])
+		fs = append(fs, dispatchOf(g.lf, consts, rests))
+		i = j
+	}
+	return fs
+}
+
+// dispatchOf runs the rest of the case whose constant the field equals
+// (nil: the case is its guard alone).
+func dispatchOf(lf leaf, consts []string, rests []fnBool) fnBool {
+	return func(q *Request, e string) (bool, error) {
+		p := lf.base(q)
+		if p == nil {
+			return false, errTyped
+		}
+		s := *(*string)(unsafe.Add(p, lf.off))
+		for i, c := range consts {
+			if s == c {
+				if rests[i] == nil {
+					return true, nil
+				}
+				return rests[i](q, e)
+			}
+		}
+		return false, nil
+	}
+}
+
 // chainOf runs operands in order: and stops at the first false, or at
 // the first true, either at the first error.
 func chainOf(isAnd bool, fs []fnBool) fnBool {
 	stop := !isAnd
+	if len(fs) == 1 {
+		return fs[0]
+	}
 	if len(fs) == 2 {
 		a, b := fs[0], fs[1]
 		return func(q *Request, e string) (bool, error) {

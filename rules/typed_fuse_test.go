@@ -25,6 +25,12 @@ func TestTypedFusedShapes(t *testing.T) {
 		"params.tiers[sender.company].daily > 0", "now < pair.withdrawn_at + params.withdraw_cooldown", "now - days(0) >= pair.withdrawn_at",
 		`recipient.settings.invitations == "mutual" && pair.mutual == 0 || recipient.settings.invitations == "contacts_only" && !pair.in_contacts`,
 		"!sender.soft_banned_until.IsZero()", "!!pair.connected", "!(1 > 0)",
+		// ors dispatched on a field's value, and runs that are not
+		`sender.status == "active" && pair.connected || sender.status == "closed" || sender.status == "restricted" && pair.mutual > 3 || pair.blocked`,
+		`recipient.status == "active" && pair.connected || recipient.status == "closed" || recipient.status == "restricted" && pair.mutual % 0 > 1`,
+		`sender.status == "active" && pair.connected || sender.status == "active" || sender.status == "closed" && pair.blocked || sender.status == "restricted"`,
+		`pair.blocked || sender.kind == "person" && pair.degree == 1 || sender.kind == "company" || sender.kind == "x" && !pair.connected`,
+		`!(recipient.settings.invitations == "mutual" && pair.mutual == 0 || recipient.settings.invitations == "contacts_only" || recipient.settings.invitations == "nobody" && pair.blocked)`,
 	} {
 		p, err := Load("gen.yaml", genPolicy(t, []string{when}, nil, nil))
 		if err != nil {

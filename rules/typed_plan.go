@@ -53,6 +53,9 @@ func (p *Policy) Fallbacks() []Fallback { return p.fallbacks }
 
 // typedCompile builds the typed stage from the programs expr compiled.
 func (l *loader) typedCompile(st *stage) {
+	if i := stageIndex(st.name); i >= 0 {
+		l.p.byStage[i] = st
+	}
 	c := &tcomp{cal: l.p.cal, tables: l.tableVals}
 	miss := func(r *rule, what string, err error) {
 		l.p.fallbacks = append(l.p.fallbacks, Fallback{Stage: st.name, Rule: r.id, What: what, Pos: r.pos, Why: err.Error()})
@@ -263,6 +266,27 @@ func (p *Policy) typedMatch(st *stage, req *Request) (idx int, ok bool) {
 		vms.Put(rn)
 	}
 	return idx, ok
+}
+
+// stageIndex is a stage's place in Stages, or -1.
+func stageIndex(name string) int {
+	switch name {
+	case StageInvite:
+		return 0
+	case StageDeliver:
+		return 1
+	case StageAccept:
+		return 2
+	}
+	return -1
+}
+
+// stage finds a stage without hashing its name.
+func (p *Policy) stage(name string) *stage {
+	if i := stageIndex(name); i >= 0 && p.byStage[i] != nil {
+		return p.byStage[i]
+	}
+	return p.stages[name]
 }
 
 func (p *Policy) typedTime(f fnTime, req *Request) (time.Time, error) {
