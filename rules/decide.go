@@ -78,31 +78,36 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 			d = p.failClosed(stageName, ReasonEvaluationError, "", fmt.Sprint(r))
 		}
 	}()
-	return p.decideOnce(req, explain)
+	p.decideOnce(&d, req, explain)
+	return d
 }
 
-func (p *Policy) decideOnce(req *Request, explain bool) Decision {
+// decideOnce decides into d.
+func (p *Policy) decideOnce(d *Decision, req *Request, explain bool) {
 	if req == nil {
-		return p.failClosed(StageInvite, ReasonInvalidRequest, "", "invalid request: no request")
+		*d = p.failClosed(StageInvite, ReasonInvalidRequest, "", "invalid request: no request")
+		return
 	}
 	if err := req.Validate(); err != nil {
-		return p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
+		*d = p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
+		return
 	}
 	if err := p.checkTiers(req); err != nil {
-		return p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
+		*d = p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
+		return
 	}
 	st := p.stage(req.Stage)
 	idx := -1
 	if st.typed != nil && !explain {
-		d, i, ok := p.decideTyped(st, req)
+		i, ok := p.decideTyped(d, st, req)
 		if ok {
-			return d
+			return
 		}
 		// The rule that holds is known (i >= 0): only its message or
 		// times are left to the VM.
 		idx = i
 	}
-	return p.decideVM(st, req, idx, explain)
+	*d = p.decideVM(st, req, idx, explain)
 }
 
 // decideVM decides on expr's VM; idx is the rule that holds when the

@@ -82,7 +82,7 @@ func TestTypedErrorsReplayed(t *testing.T) {
 			}
 			// A failure is left to the VM; a wrapped sum is not a failure.
 			if st := p.stages[q.Stage]; st.typed != nil {
-				if _, _, ok := p.decideTyped(st, q); ok != (c.msg == "") {
+				if _, _, ok := typedDecision(p, st, q); ok != (c.msg == "") {
 					t.Fatalf("typed path decided: %v", ok)
 				}
 			}

@@ -53,19 +53,19 @@ func TestTypedFallsBackPerRule(t *testing.T) {
 
 	q := validRequest()
 	q.Recipient.Settings.Schools = []string{"a", "b"}
-	if d, idx, ok := p.decideTyped(st, q); !ok || d.Rule != "many_schools" || idx != 1 {
+	if d, idx, ok := typedDecision(p, st, q); !ok || d.Rule != "many_schools" || idx != 1 {
 		t.Fatalf("many_schools: %+v %d %v", d, idx, ok)
 	}
 	q.Recipient.Settings.Schools = nil
 	q.Pair.Mutual = 100
-	if d, idx, ok := p.decideTyped(st, q); ok || idx != 2 {
+	if d, idx, ok := typedDecision(p, st, q); ok || idx != 2 {
 		t.Fatalf("busy should leave only its message to the VM: %+v %d %v", d, idx, ok)
 	}
 	if d := p.Decide(q); d.Message != "Busy: 4 companies." {
 		t.Fatalf("busy: %+v", d)
 	}
 	q.Pair.Mutual, q.Sender.Sent.Day = 0, 25
-	if d, _, ok := p.decideTyped(st, q); !ok || d.Message != "Daily: 25." {
+	if d, _, ok := typedDecision(p, st, q); !ok || d.Message != "Daily: 25." {
 		t.Fatalf("daily: %+v %v", d, ok)
 	}
 
@@ -77,4 +77,11 @@ func TestTypedFallsBackPerRule(t *testing.T) {
 			sameDecision(t, "partly", p, q)
 		}
 	}
+}
+
+// typedDecision is decideTyped returning its decision.
+func typedDecision(p *Policy, st *stage, q *Request) (Decision, int, bool) {
+	var d Decision
+	idx, ok := p.decideTyped(&d, st, q)
+	return d, idx, ok
 }

@@ -163,24 +163,26 @@ func (c *tcomp) hole(p *Policy, prog *vm.Program) (holeFn, error) {
 	return nil, &notCovered{why: "a message hole of this type"}
 }
 
-// decideTyped decides on the typed back end. When ok is false, idx says
+// decideTyped decides on the typed back end, into d (the caller's, so a
+// decision is not copied at each return). When ok is false, idx says
 // what is left to the VM: the rule that holds, whose message or time is
 // not typed (idx >= 0), or the whole decision, since an expression failed
 // and the VM gives expr's own error (idx < 0).
-func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok bool) {
+func (p *Policy) decideTyped(d *Decision, st *stage, req *Request) (idx int, ok bool) {
 	ts := st.typed
 	idx, ok = p.typedMatch(st, req)
 	if !ok {
-		return d, -1, false
+		return -1, false
 	}
 	if idx < 0 {
-		return Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}, -1, true
+		*d = Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}
+		return -1, true
 	}
 	r, tr := st.rules[idx], &ts.rules[idx]
 	if !tr.complete {
-		return d, idx, false
+		return idx, false
 	}
-	d = Decision{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
+	*d = Decision{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
 	if len(tr.holes) == 0 {
 		if len(r.msg.lits) > 0 {
 			d.Message = r.msg.lits[0]
@@ -195,7 +197,7 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok b
 		for i, h := range tr.holes {
 			buf = append(buf, r.msg.lits[i]...)
 			if buf, err = h(req, buf); err != nil {
-				return d, -1, false
+				return -1, false
 			}
 		}
 		buf = append(buf, r.msg.lits[len(r.msg.lits)-1]...)
@@ -204,7 +206,7 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok b
 	var err error
 	if tr.retry != nil {
 		if d.RetryAfter, err = p.typedTime(tr.retry, req); err != nil {
-			return d, -1, false
+			return -1, false
 		}
 	}
 	if len(r.effects) > 0 {
@@ -213,13 +215,13 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, idx int, ok b
 			ef := Effect{Kind: e.kind, Subject: e.subject}
 			if u := tr.until[i]; u != nil {
 				if ef.Until, err = p.typedTime(u, req); err != nil {
-					return d, -1, false
+					return -1, false
 				}
 			}
 			d.Effects = append(d.Effects, ef)
 		}
 	}
-	return d, idx, true
+	return idx, true
 }
 
 // typedMatch finds the first rule whose condition holds (-1 for none);
