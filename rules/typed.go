@@ -77,6 +77,8 @@ type tval struct {
 	parts []tval
 	// guard marks field == "constant", for dispatching an or over it.
 	guard *caseGuard
+	// in is the node as an inline condition of typedMatch, when it is one.
+	in *inline
 }
 
 // tableRef is params.table[key] before a field is chosen.

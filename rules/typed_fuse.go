@@ -44,7 +44,7 @@ func notOf(x tval) tval {
 	}
 	f := x.b
 	if x.neg != nil {
-		return tval{k: kBool, b: x.neg(), neg: func() fnBool { return f }}
+		return tval{k: kBool, b: x.neg(), neg: func() fnBool { return f }, in: x.in.negated()}
 	}
 	return tval{k: kBool, b: func(r *Request, e string) (bool, error) { v, err := f(r, e); return !v, err }, neg: func() fnBool { return f }}
 }
@@ -129,6 +129,7 @@ func (c *tcomp) binary(n *ast.BinaryNode) (tval, error) {
 			}
 		}
 		v := tval{k: kBool, b: f}
+		v.in = inlineOf(mask, l, r)
 		if mask == 2 && l.k == kString && l.sd != nil && l.sd.mode == sField && r.isC {
 			v.guard = &caseGuard{lf: l.sd.lf, c: r.c.(string)}
 		}
@@ -384,6 +385,26 @@ func compareOp(mask uint8, l, r tval) (fnBool, bool) {
 		return cmpTime(srcOf(l, kTime, l.t), srcOf(r, kTime, r.t), mask), true
 	}
 	return nil, false
+}
+
+// inlineOf is a comparison as an inline condition, when it is one of
+// those shapes: the same tests as cmpOrd's and eqOf's fused closures, and
+// nilTest's.
+func inlineOf(mask uint8, l, r tval) *inline {
+	eqOnly := mask == 2 || mask == 5
+	switch {
+	case eqOnly && l.k == kMember && r.k == kNil && l.sd != nil && l.sd.mode == sMember:
+		return &inline{op: opNil, lf: l.sd.lf, neg: mask == 5}
+	case eqOnly && l.k == kNil && r.k == kMember:
+		return inlineOf(mask, r, l)
+	case l.sd == nil || l.sd.mode != sField || !r.isC || l.k != r.k:
+		return nil
+	case l.k == kInt:
+		return &inline{op: opInt, lf: l.sd.lf, mask: mask, ci: r.c.(int)}
+	case l.k == kString && eqOnly:
+		return &inline{op: opStrEq, lf: l.sd.lf, cs: r.c.(string), neg: mask == 5}
+	}
+	return nil
 }
 
 // nilTest is member == nil (or != nil).

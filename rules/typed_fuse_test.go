@@ -25,6 +25,11 @@ func TestTypedFusedShapes(t *testing.T) {
 		"params.tiers[sender.company].daily > 0", "now < pair.withdrawn_at + params.withdraw_cooldown", "now - days(0) >= pair.withdrawn_at",
 		`recipient.settings.invitations == "mutual" && pair.mutual == 0 || recipient.settings.invitations == "contacts_only" && !pair.in_contacts`,
 		"!sender.soft_banned_until.IsZero()", "!!pair.connected", "!(1 > 0)",
+		// inline conditions of typedMatch
+		"pair.mutual >= 3", "!(pair.mutual >= 3)", "pair.mutual != 3", "recipient.connections < 100", "!(recipient.over_limit == 1)",
+		`sender.kind == "person"`, `recipient.kind != "person"`, `!(recipient.kind == "company")`,
+		"recipient == nil", "recipient != nil", "!(recipient != nil)", "nil == recipient",
+		"pair.blocked", "!pair.blocked", "recipient.settings.require_confirmation", "!recipient.settings.require_confirmation",
 		// ors dispatched on a field's value, and runs that are not
 		`sender.status == "active" && pair.connected || sender.status == "closed" || sender.status == "restricted" && pair.mutual > 3 || pair.blocked`,
 		`recipient.status == "active" && pair.connected || recipient.status == "closed" || recipient.status == "restricted" && pair.mutual % 0 > 1`,
@@ -75,5 +80,24 @@ func TestTypedVariantsOfDefaultPolicy(t *testing.T) {
 	q.Recipient = nil
 	if v := sp.pick(q); v != -1 {
 		t.Errorf("no recipient: variant %d", v)
+	}
+}
+
+// TestTypedInlineConditions: the simplest shapes run inline in
+// typedMatch (TestTypedFusedShapes compares their decisions with the
+// VM's), and their negations too.
+func TestTypedInlineConditions(t *testing.T) {
+	for when, op := range map[string]uint8{
+		"pair.mutual >= 3": opInt, "!(pair.mutual >= 3)": opInt, `sender.kind == "person"`: opStrEq,
+		`!(recipient.kind == "company")`: opStrEq, "recipient == nil": opNil, "!(recipient != nil)": opNil,
+		"pair.blocked": opBool, "!pair.blocked": opBool, "len(note) > 3": opCall, "sender.acceptance_rate < 0.5": opCall,
+	} {
+		p, err := Load("gen.yaml", genPolicy(t, []string{when}, nil, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.stages[StageInvite].typed.steps[0].in.op; got != op {
+			t.Errorf("%s: op %d, want %d", when, got, op)
+		}
 	}
 }

@@ -242,10 +242,34 @@ func (p *Policy) typedMatch(st *stage, req *Request) (idx int, ok bool) {
 				break
 			}
 		}
-		i, f := steps[k].rule, steps[k].f
+		s := &steps[k]
+		i, f := s.rule, s.f
 		var held bool
 		var err error
-		if f != nil {
+		if s.in.op != opCall {
+			// The same test as f, without the call.
+			var p unsafe.Pointer
+			switch s.in.lf.root {
+			case rootSender:
+				p = unsafe.Pointer(req.Sender)
+			case rootRecipient:
+				p = unsafe.Pointer(req.Recipient)
+			default:
+				p = unsafe.Pointer(req)
+			}
+			switch {
+			case s.in.op == opNil:
+				held = (p == nil) != s.in.neg
+			case p == nil:
+				err = errTyped
+			case s.in.op == opInt:
+				held = s.in.mask&ordBit(*(*int)(unsafe.Add(p, s.in.lf.off)), s.in.ci) != 0
+			case s.in.op == opStrEq:
+				held = (*(*string)(unsafe.Add(p, s.in.lf.off)) == s.in.cs) != s.in.neg
+			default:
+				held = *(*bool)(unsafe.Add(p, s.in.lf.off)) != s.in.neg
+			}
+		} else if f != nil {
 			held, err = f(req, "")
 		} else {
 			// A condition the back end does not cover runs alone on the VM.

@@ -27,13 +27,47 @@ const maxVariants = 16
 type step struct {
 	rule int
 	f    fnBool
+	in   inline
+}
+
+// Inline conditions: the simplest shapes, which typedMatch evaluates in
+// its loop without calling the closure (a call per rule was most of what
+// was left of the allow's time).
+const (
+	opCall  uint8 = iota // call f
+	opInt                // int field against a constant, by mask
+	opStrEq              // string field == constant (neg: !=)
+	opBool               // bool field (neg: its negation)
+	opNil                // member == nil (neg: != nil)
+)
+
+// inline is an inline condition; its closure computes the same.
+type inline struct {
+	op   uint8
+	neg  bool
+	mask uint8
+	lf   leaf
+	ci   int
+	cs   string
+}
+
+// negated is the inline condition of the negation.
+func (in *inline) negated() *inline {
+	if in == nil {
+		return nil
+	}
+	n := *in
+	n.neg = !n.neg
+	n.mask ^= 7
+	return &n
 }
 
 // condVal is a compiled condition.
 type condVal struct {
 	f       fnBool // nil: not covered
-	never   bool   // the constant false
-	touched bool   // reads a table row chosen by a fact field
+	in      *inline
+	never   bool // the constant false
+	touched bool // reads a table row chosen by a fact field
 }
 
 // stageSpec holds a stage's variants.
@@ -56,15 +90,19 @@ func (c *tcomp) condVal(prog *vm.Program) (condVal, error) {
 		return condVal{}, &notCovered{why: "the condition is not typed bool"}
 	}
 	never := v.isC && !v.c.(bool)
-	return condVal{f: v.b, never: never, touched: c.touched}, nil
+	return condVal{f: v.b, in: v.in, never: never, touched: c.touched}, nil
 }
 
 // stepsOf lists the conditions of rules from on that can hold.
 func stepsOf(conds []condVal, from int) []step {
 	var out []step
 	for i := from; i < len(conds); i++ {
-		if !conds[i].never {
-			out = append(out, step{rule: i, f: conds[i].f})
+		if cv := conds[i]; !cv.never {
+			s := step{rule: i, f: cv.f}
+			if cv.in != nil {
+				s.in = *cv.in
+			}
+			out = append(out, s)
 		}
 	}
 	return out

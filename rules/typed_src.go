@@ -140,6 +140,7 @@ func fieldVal(lf leaf, t reflect.Type) (tval, bool) {
 	switch v.k {
 	case kBool:
 		v.b = fieldFn[bool](lf)
+		v.in = &inline{op: opBool, lf: lf}
 		v.neg = func() fnBool {
 			return func(q *Request, _ string) (bool, error) {
 				p := lf.base(q)
