@@ -290,7 +290,8 @@ func (m *Member) validate(path string) error {
 	}
 	// Paths are built only when a count is negative: building them for
 	// every decision was a fifth of its time.
-	if s, r := m.Sent, m.Received; min(m.OverLimit, s.Hour, s.Day, s.Week, s.Month, r.Hour, r.Day, r.Week, r.Month) < 0 {
+	// An OR of ints is negative when one of them is.
+	if s, r := &m.Sent, &m.Received; m.OverLimit|s.Hour|s.Day|s.Week|s.Month|r.Hour|r.Day|r.Week|r.Month < 0 {
 		if err := counts(path, []string{"over_limit"}, m.OverLimit); err != nil {
 			return err
 		}

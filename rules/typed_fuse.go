@@ -228,6 +228,9 @@ func andOr(conj string, parts []tval) tval {
 		fs = orCases(parts)
 	}
 	v := tval{k: kBool, b: chainOf(isAnd, fs), conj: conj, parts: parts}
+	if ins := inlinesOf(parts); ins != nil && len(fs) == len(parts) {
+		v.b = inlineChain(isAnd, ins)
+	}
 	for _, p := range parts {
 		if p.neg == nil {
 			return v
@@ -321,6 +324,33 @@ func dispatchOf(lf leaf, consts []string, rests []fnBool) fnBool {
 			}
 		}
 		return false, nil
+	}
+}
+
+// inlinesOf is the operands as inline conditions, or nil when one is not.
+func inlinesOf(parts []tval) []inline {
+	ins := make([]inline, len(parts))
+	for i, p := range parts {
+		if p.in == nil {
+			return nil
+		}
+		ins[i] = *p.in
+	}
+	return ins
+}
+
+// inlineChain is chainOf over inline conditions: no closure per operand
+// (pair.connected || pair.degree == 1).
+func inlineChain(isAnd bool, ins []inline) fnBool {
+	stop := !isAnd
+	return func(q *Request, _ string) (bool, error) {
+		for i := range ins {
+			x, err := ins[i].held(q)
+			if err != nil || x == stop {
+				return x, err
+			}
+		}
+		return !stop, nil
 	}
 }
 

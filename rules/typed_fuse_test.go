@@ -30,6 +30,8 @@ func TestTypedFusedShapes(t *testing.T) {
 		`sender.kind == "person"`, `recipient.kind != "person"`, `!(recipient.kind == "company")`,
 		"recipient == nil", "recipient != nil", "!(recipient != nil)", "nil == recipient",
 		"pair.blocked", "!pair.blocked", "recipient.settings.require_confirmation", "!recipient.settings.require_confirmation",
+		"pair.connected || pair.degree == 1", `pair.blocked && recipient.connections > 3 && sender.kind == "person"`,
+		`!(pair.connected || recipient.kind != "person")`, `recipient == nil || recipient.over_limit >= 2 || !pair.rejected`,
 		// ors dispatched on a field's value, and runs that are not
 		`sender.status == "active" && pair.connected || sender.status == "closed" || sender.status == "restricted" && pair.mutual > 3 || pair.blocked`,
 		`recipient.status == "active" && pair.connected || recipient.status == "closed" || recipient.status == "restricted" && pair.mutual % 0 > 1`,

@@ -51,6 +51,30 @@ type inline struct {
 	cs   string
 }
 
+// held evaluates an inline condition.
+func (in *inline) held(q *Request) (bool, error) {
+	var p unsafe.Pointer
+	switch in.lf.root {
+	case rootSender:
+		p = unsafe.Pointer(q.Sender)
+	case rootRecipient:
+		p = unsafe.Pointer(q.Recipient)
+	default:
+		p = unsafe.Pointer(q)
+	}
+	switch {
+	case in.op == opNil:
+		return (p == nil) != in.neg, nil
+	case p == nil:
+		return false, errTyped
+	case in.op == opInt:
+		return in.mask&ordBit(*(*int)(unsafe.Add(p, in.lf.off)), in.ci) != 0, nil
+	case in.op == opStrEq:
+		return (*(*string)(unsafe.Add(p, in.lf.off)) == in.cs) != in.neg, nil
+	}
+	return *(*bool)(unsafe.Add(p, in.lf.off)) != in.neg, nil
+}
+
 // negated is the inline condition of the negation.
 func (in *inline) negated() *inline {
 	if in == nil {
