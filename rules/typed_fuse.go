@@ -574,6 +574,18 @@ func cmpFloats(x, y float64) int {
 }
 
 func cmpTime(a, b src[time.Time], mask uint8) fnBool {
+	if a.mode == sField && b.mode == sField {
+		// A fact's time against another, most often now.
+		la, lb := a.lf, b.lf
+		return func(q *Request, _ string) (bool, error) {
+			pa, pb := la.base(q), lb.base(q)
+			if pa == nil || pb == nil {
+				return false, errTyped
+			}
+			x, y := (*time.Time)(unsafe.Add(pa, la.off)), (*time.Time)(unsafe.Add(pb, lb.off))
+			return mask&ordBit(x.Compare(*y), 0) != 0, nil
+		}
+	}
 	return func(q *Request, e string) (bool, error) {
 		x, err := a.get(q, e)
 		if err != nil {

@@ -30,6 +30,7 @@ func TestTypedFusedShapes(t *testing.T) {
 		`sender.kind == "person"`, `recipient.kind != "person"`, `!(recipient.kind == "company")`,
 		"recipient == nil", "recipient != nil", "!(recipient != nil)", "nil == recipient",
 		"pair.blocked", "!pair.blocked", "recipient.settings.require_confirmation", "!recipient.settings.require_confirmation",
+		"sender.restricted_until > now", "!(now < pair.withdrawn_at)", "recipient.restricted_until == sender.soft_banned_until",
 		"pair.connected || pair.degree == 1", `pair.blocked && recipient.connections > 3 && sender.kind == "person"`,
 		`!(pair.connected || recipient.kind != "person")`, `recipient == nil || recipient.over_limit >= 2 || !pair.rejected`,
 		// ors dispatched on a field's value, and runs that are not
