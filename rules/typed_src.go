@@ -121,6 +121,14 @@ func (s *src[T]) get(q *Request, e string) (T, error) {
 	return zero, errTyped
 }
 
+// both reads two operands, left first; the first error stops it.
+func both[A, B any](a *src[A], b *src[B], q *Request, e string) (x A, y B, err error) {
+	if x, err = a.get(q, e); err == nil {
+		y, err = b.get(q, e)
+	}
+	return x, y, err
+}
+
 // fieldFn is the closure of a field read.
 func fieldFn[T any](lf leaf) func(*Request, string) (T, error) {
 	return func(q *Request, _ string) (T, error) {
