@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,6 +84,7 @@ type tval struct {
 
 // tableRef is params.table[key] before a field is chosen.
 type tableRef struct {
+	name    string        // the lookup function's name, __tableN
 	entries reflect.Value // map[string]struct
 	key     fnString
 	keySD   *srcDesc // the key's source, when it is a fact field
@@ -112,6 +114,7 @@ type tcomp struct {
 	keys    map[leaf]map[string]bool
 	touched bool
 	fix     map[leaf]string
+	cols    map[string]*tableCol // table columns by table and field
 }
 
 func kindOf(t reflect.Type) tkind {
@@ -231,6 +234,7 @@ func typedPath(n ast.Node) (root ast.Node, names []string, ok bool) {
 	for {
 		m, isM := n.(*ast.MemberNode)
 		if !isM {
+			slices.Reverse(names) // gathered from the last name back
 			return n, names, true
 		}
 		if m.Optional || m.Method {
@@ -240,7 +244,7 @@ func typedPath(n ast.Node) (root ast.Node, names []string, ok bool) {
 		if !isS {
 			return nil, nil, false
 		}
-		names = append([]string{s.Value}, names...)
+		names = append(names, s.Value)
 		n = m.Node
 	}
 }
@@ -340,30 +344,19 @@ func (c *tcomp) index(n *ast.MemberNode) (tval, error) {
 // tableField reads a field of params.table[key]: each field becomes a map
 // from the key to the field's value, built once at load.
 func (c *tcomp) tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
-	var k tkind
-	vals := map[string]any{}
-	iter := t.entries.MapRange()
-	for iter.Next() {
-		v := iter.Value().Interface()
-		for _, name := range names {
-			var ok bool
-			if v, ok = fetchConst(v, name); !ok {
-				return tval{}, uncovered(n, "table field %s", strings.Join(names, "."))
-			}
+	ck := t.name + "." + strings.Join(names, ".")
+	col, seen := c.cols[ck]
+	if !seen {
+		var err error
+		if col, err = tableColumn(n, t, names); err != nil {
+			return tval{}, err
 		}
-		vk := kindOf(reflect.TypeOf(v))
-		if k == kNone {
-			k = vk
+		if c.cols == nil {
+			c.cols = map[string]*tableCol{}
 		}
-		if vk != k || vk == kNone || vk == kMember {
-			return tval{}, uncovered(n, "table field %s of mixed or unsupported type", strings.Join(names, "."))
-		}
-		vals[iter.Key().String()] = v
+		c.cols[ck] = col
 	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
+	k, keys, vals := col.k, col.keys, col.vals
 	if d := t.keySD; d != nil && d.mode == sField {
 		if key, isFixed := c.fix[d.lf]; isFixed {
 			if v, has := vals[key]; has {
@@ -403,6 +396,43 @@ func (c *tcomp) tableField(n ast.Node, t *tableRef, names []string) (tval, error
 		return tval{k: k, ss: f, sd: sd}, nil
 	}
 	return tval{}, uncovered(n, "table field of this type")
+}
+
+// tableCol is one field of every entry of a table, read once per
+// policy: tier.daily appears in many rules.
+type tableCol struct {
+	k    tkind
+	keys []string
+	vals map[string]any
+}
+
+// tableColumn reads a field of every entry of a table.
+func tableColumn(n ast.Node, t *tableRef, names []string) (*tableCol, error) {
+	var k tkind
+	vals := map[string]any{}
+	iter := t.entries.MapRange()
+	for iter.Next() {
+		v := iter.Value().Interface()
+		for _, name := range names {
+			var ok bool
+			if v, ok = fetchConst(v, name); !ok {
+				return nil, uncovered(n, "table field %s", strings.Join(names, "."))
+			}
+		}
+		vk := kindOf(reflect.TypeOf(v))
+		if k == kNone {
+			k = vk
+		}
+		if vk != k || vk == kNone || vk == kMember {
+			return nil, uncovered(n, "table field %s of mixed or unsupported type", strings.Join(names, "."))
+		}
+		vals[iter.Key().String()] = v
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	return &tableCol{k: k, keys: keys, vals: vals}, nil
 }
 
 // tableOf reads one field of the entry the key picks: its column, and a

@@ -192,7 +192,7 @@ func diffPolicy(t testing.TB, name string, p *Policy, q *Request) int {
 			continue
 		}
 		if v := st.typed.spec.pick(q); v >= 0 {
-			for _, s := range st.typed.spec.variants[v] {
+			for _, s := range st.typed.spec.variant(v) {
 				if f := s.f; f != nil {
 					diffExpr(t, p, name+" "+st.rules[s.rule].id+" when (variant)", st.rules[s.rule].when, func(q *Request) (string, error) {
 						b, err := f(q, "")

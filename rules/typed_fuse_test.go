@@ -2,6 +2,9 @@ package rules
 
 import (
 	"math/rand/v2"
+	"os"
+	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -68,7 +71,8 @@ func TestTypedVariantsOfDefaultPolicy(t *testing.T) {
 	if sp == nil || len(sp.leaves) != 2 || len(sp.variants) != 4 {
 		t.Fatalf("want 2 key fields and 4 variants, got %+v", sp)
 	}
-	for v, steps := range sp.variants {
+	for v := range sp.variants {
+		steps := sp.variant(v)
 		for _, s := range steps {
 			if id := p.stages[StageInvite].rules[s.rule].id; id == "monthly_limit" {
 				t.Errorf("variant %d keeps monthly_limit", v)
@@ -103,4 +107,37 @@ func TestTypedInlineConditions(t *testing.T) {
 			t.Errorf("%s: op %d, want %d", when, got, op)
 		}
 	}
+}
+
+// TestTypedVariantsConcurrent: variants compile on first use, safely
+// when decisions race for them (run with -race).
+func TestTypedVariantsConcurrent(t *testing.T) {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load("policies.yaml", src) // its own: no variant compiled yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 11))
+			for range 200 {
+				q := validRequest()
+				q.Sender.Tier, q.Recipient.Tier = pick(r, []string{"free", "premium"}), pick(r, []string{"free", "premium"})
+				q.Sender.Sent.Day = pick(r, []int{0, 30, 100})
+				want := p.Explain(q)
+				want.Trace = nil
+				if got := p.Decide(q); !reflect.DeepEqual(got, want) {
+					t.Errorf("typed %+v, VM %+v", got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -84,14 +84,27 @@ func (c *tcomp) call(n *ast.CallNode) (tval, error) {
 		}
 	}
 	if t, isT := c.tables[id.Value]; isT && len(args) == 1 && args[0].k == kString {
-		return tval{table: &tableRef{entries: t, key: args[0].s, keySD: args[0].sd}}, nil
+		return tval{table: &tableRef{name: id.Value, entries: t, key: args[0].s, keySD: args[0].sd}}, nil
 	}
 	cal := c.cal
-	tt := map[string]func(time.Time) time.Time{
-		"next_day": cal.NextDay, "next_week": cal.NextWeek, "next_month": cal.NextMonth,
-		"day_start": cal.DayStart, "week_start": cal.WeekStart, "month_start": cal.MonthStart,
+	// Switches, not maps of method values built per call node: those were
+	// most of the typed back end's allocations at load.
+	var tt func(time.Time) time.Time
+	switch id.Value {
+	case "next_day":
+		tt = cal.NextDay
+	case "next_week":
+		tt = cal.NextWeek
+	case "next_month":
+		tt = cal.NextMonth
+	case "day_start":
+		tt = cal.DayStart
+	case "week_start":
+		tt = cal.WeekStart
+	case "month_start":
+		tt = cal.MonthStart
 	}
-	if f, isTT := tt[id.Value]; isTT && len(args) == 1 && args[0].k == kTime {
+	if f := tt; f != nil && len(args) == 1 && args[0].k == kTime {
 		a := args[0].t
 		return tval{k: kTime, t: func(q *Request, e string) (time.Time, error) {
 			x, err := a(q, e)
@@ -101,8 +114,7 @@ func (c *tcomp) call(n *ast.CallNode) (tval, error) {
 			return f(x), nil
 		}}, nil
 	}
-	units := map[string]time.Duration{"days": 24 * time.Hour, "weeks": 7 * 24 * time.Hour, "hours": time.Hour}
-	if u, isU := units[id.Value]; isU && len(args) == 1 && args[0].k == kInt {
+	if u := timeUnits[id.Value]; u != 0 && len(args) == 1 && args[0].k == kInt {
 		a := args[0].i
 		return tval{k: kDur, d: func(q *Request, e string) (time.Duration, error) {
 			x, err := a(q, e)
@@ -130,6 +142,9 @@ func (c *tcomp) call(n *ast.CallNode) (tval, error) {
 	}
 	return tval{}, uncovered(n, "call of %s", id.Value)
 }
+
+// timeUnits are the duration helpers' units.
+var timeUnits = map[string]time.Duration{"days": 24 * time.Hour, "weeks": 7 * 24 * time.Hour, "hours": time.Hour}
 
 func (c *tcomp) builtin(n *ast.BuiltinNode) (tval, error) {
 	switch n.Name {

@@ -235,7 +235,7 @@ func (p *Policy) typedMatch(st *stage, req *Request) (idx int, ok bool) {
 			// The first condition that reads a table row: the rows are
 			// known from here on.
 			if v := sp.pick(req); v >= 0 {
-				steps = sp.variants[v]
+				steps = sp.variant(v)
 			}
 			sp = nil
 			if k == len(steps) {

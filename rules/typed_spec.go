@@ -3,6 +3,8 @@ package rules
 import (
 	"cmp"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
@@ -15,7 +17,8 @@ import (
 // fold (tier.monthly > 0 is false for every tier of policies.yaml, so
 // monthly_limit is dropped), and the rest become comparisons of a fact
 // with a constant. A decision picks its variant once, when it reaches
-// the first condition that reads a row. Facts whose key is in no table
+// the first condition that reads a row, and the first decision that
+// picks a variant compiles it. Facts whose key is in no table
 // (a bad tier fails Validate, but another table's key may be missing)
 // keep the general conditions, which fail as expr does.
 
@@ -94,14 +97,22 @@ type condVal struct {
 	touched bool // reads a table row chosen by a fact field
 }
 
-// stageSpec holds a stage's variants.
+// stageSpec holds a stage's variants. Each is compiled when a decision
+// first needs it, so loading a policy costs no more than before.
 type stageSpec struct {
 	leaves []leaf     // the key fields, in a fixed order
 	cands  [][]string // each field's keys, sorted
 	// from is the first step that differs: every variant shares the
 	// general steps before it.
 	from     int
-	variants [][]step
+	variants []atomic.Pointer[[]step]
+
+	mu      sync.Mutex // serialises compiling; c is not safe for concurrent use
+	c       *tcomp
+	st      *stage
+	conds   []condVal
+	general []step
+	first   int // the first rule that reads a row
 }
 
 func (c *tcomp) condVal(prog *vm.Program) (condVal, error) {
@@ -162,25 +173,41 @@ func (c *tcomp) specialize(st *stage, conds []condVal, general []step) *stageSpe
 	for sp.from < len(general) && general[sp.from].rule < first {
 		sp.from++
 	}
+	sp.variants = make([]atomic.Pointer[[]step], total)
+	sp.c, sp.st, sp.conds, sp.general, sp.first = c, st, conds, general, first
+	return sp
+}
+
+// variant is the steps of variant v, compiled on first use.
+func (sp *stageSpec) variant(v int) []step {
+	if steps := sp.variants[v].Load(); steps != nil {
+		return *steps
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if steps := sp.variants[v].Load(); steps != nil {
+		return *steps
+	}
+	c := sp.c
+	c.fix = map[leaf]string{}
 	defer func() { c.fix = nil }()
-	for v := range total {
-		c.fix = map[leaf]string{}
-		rem := v
-		for j := len(sp.leaves) - 1; j >= 0; j-- {
-			c.fix[sp.leaves[j]] = sp.cands[j][rem%len(sp.cands[j])]
-			rem /= len(sp.cands[j])
-		}
-		vc := slices.Clone(conds)
-		for i := first; i < len(conds); i++ {
-			if conds[i].touched {
-				if cv, err := c.condVal(st.rules[i].when); err == nil {
-					vc[i] = cv
-				}
+	rem := v
+	for j := len(sp.leaves) - 1; j >= 0; j-- {
+		c.fix[sp.leaves[j]] = sp.cands[j][rem%len(sp.cands[j])]
+		rem /= len(sp.cands[j])
+	}
+	vc := slices.Clone(sp.conds)
+	for i := sp.first; i < len(vc); i++ {
+		if vc[i].touched {
+			// It compiled in general, so it compiles with constants.
+			if cv, err := c.condVal(sp.st.rules[i].when); err == nil {
+				vc[i] = cv
 			}
 		}
-		sp.variants = append(sp.variants, append(general[:sp.from:sp.from], stepsOf(vc, first)...))
 	}
-	return sp
+	steps := append(sp.general[:sp.from:sp.from], stepsOf(vc, sp.first)...)
+	sp.variants[v].Store(&steps)
+	return steps
 }
 
 // pick is the variant for the request's keys, or -1: a member is
