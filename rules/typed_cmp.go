@@ -57,6 +57,8 @@ func inlineOf(mask uint8, l, r tval) *inline {
 		return &inline{op: opNil, lf: l.sd.lf, neg: mask == 5}
 	case eqOnly && l.k == kNil && r.k == kMember:
 		return inlineOf(mask, r, l)
+	case l.k == kTime && r.k == kTime && l.sd != nil && r.sd != nil && l.sd.mode == sField && r.sd.mode == sField:
+		return &inline{op: opTime, lf: l.sd.lf, lf2: r.sd.lf, mask: mask}
 	case l.sd == nil || l.sd.mode != sField || !r.isC || l.k != r.k:
 		return nil
 	case l.k == kInt:
@@ -221,17 +223,20 @@ func (c *tcomp) in(n *ast.BinaryNode, l tval) (tval, error) {
 		case map[string]struct{}:
 			if l.k == kString {
 				a, xs := srcOf(l, kString, l.s), keys(set)
-				return boolOf(func(neg bool) fnBool { return inConst(a, xs, neg) }), nil
+				return inStrings(l, a, xs), nil
 			}
 		case map[int]struct{}:
 			if l.k == kInt {
 				a, xs := srcOf(l, kInt, l.i), keys(set)
-				return boolOf(func(neg bool) fnBool { return inInts(a, xs, neg) }), nil
+				v := boolOf(func(neg bool) fnBool { return inInts(a, xs, neg) })
+				if bits, small := bitsOf(xs); small && a.mode == sField {
+					v.in = &inline{op: opIntBits, lf: a.lf, bits: bits}
+				}
+				return v, nil
 			}
 		case []string:
 			if l.k == kString {
-				a := srcOf(l, kString, l.s)
-				return boolOf(func(neg bool) fnBool { return inConst(a, set, neg) }), nil
+				return inStrings(l, srcOf(l, kString, l.s), set), nil
 			}
 		}
 	}
@@ -288,15 +293,34 @@ func inConst[T comparable](a src[T], xs []T, neg bool) fnBool {
 	}
 }
 
-// inInts tests membership in a constant set of ints: a bit mask when
-// every member is in 0..63 (degrees, small codes), else as inConst.
-func inInts(a src[int], xs []int, neg bool) fnBool {
+// inStrings is x in a constant list of strings; a fact field in a few
+// runs inline.
+func inStrings(l tval, a src[string], xs []string) tval {
+	v := boolOf(func(neg bool) fnBool { return inConst(a, xs, neg) })
+	if a.mode == sField && len(xs) <= 8 {
+		v.in = &inline{op: opStrIn, lf: a.lf, set: xs}
+	}
+	return v
+}
+
+// bitsOf is a set of ints as a bit mask, when every member is in 0..63.
+func bitsOf(xs []int) (uint64, bool) {
 	var bits uint64
 	for _, x := range xs {
 		if x < 0 || x > 63 {
-			return inConst(a, xs, neg)
+			return 0, false
 		}
 		bits |= 1 << x
+	}
+	return bits, true
+}
+
+// inInts tests membership in a constant set of ints: a bit mask when
+// every member is in 0..63 (degrees, small codes), else as inConst.
+func inInts(a src[int], xs []int, neg bool) fnBool {
+	bits, small := bitsOf(xs)
+	if !small {
+		return inConst(a, xs, neg)
 	}
 	return func(q *Request, e string) (bool, error) {
 		x, err := a.get(q, e)

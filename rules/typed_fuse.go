@@ -170,6 +170,12 @@ func andOr(conj string, parts []tval) tval {
 		}
 	}
 	v.neg = func() fnBool {
+		if ins := inlinesOf(parts); ins != nil {
+			for i := range ins {
+				ins[i] = *ins[i].negated()
+			}
+			return inlineChain(!isAnd, ins)
+		}
 		nfs := make([]fnBool, len(parts))
 		for i, p := range parts {
 			nfs[i] = p.neg()

@@ -34,6 +34,8 @@ func TestTypedFusedShapes(t *testing.T) {
 		"recipient == nil", "recipient != nil", "!(recipient != nil)", "nil == recipient",
 		"pair.blocked", "!pair.blocked", "recipient.settings.require_confirmation", "!recipient.settings.require_confirmation",
 		"sender.restricted_until > now", "!(now < pair.withdrawn_at)", "recipient.restricted_until == sender.soft_banned_until",
+		`recipient.status in ["closed", "deactivated"]`, "!(recipient.restricted_until <= now)", "now > recipient.soft_banned_until",
+		"!(pair.degree in [1, 2] || recipient.settings.require_confirmation)", `!(recipient.kind in ["person"] && pair.degree in [0, 3])`,
 		"pair.connected || pair.degree == 1", `pair.blocked && recipient.connections > 3 && sender.kind == "person"`,
 		`!(pair.connected || recipient.kind != "person")`, `recipient == nil || recipient.over_limit >= 2 || !pair.rejected`,
 		// ors dispatched on a field's value, and runs that are not
@@ -98,6 +100,9 @@ func TestTypedInlineConditions(t *testing.T) {
 		"pair.mutual >= 3": opInt, "!(pair.mutual >= 3)": opInt, `sender.kind == "person"`: opStrEq,
 		`!(recipient.kind == "company")`: opStrEq, "recipient == nil": opNil, "!(recipient != nil)": opNil,
 		"pair.blocked": opBool, "!pair.blocked": opBool, "len(note) > 3": opCall, "sender.acceptance_rate < 0.5": opCall,
+		`sender.status in ["closed", "deactivated"]`: opStrIn, `!(recipient.status in ["closed", "x"])`: opStrIn,
+		"pair.degree in [1, 2]": opIntBits, "!(pair.degree in [1, 2])": opIntBits, "pair.mutual in [1, 64]": opCall,
+		"sender.restricted_until > now": opTime, "!(now < pair.withdrawn_at)": opTime, "recipient.restricted_until <= now": opTime,
 	} {
 		p, err := Load("gen.yaml", genPolicy(t, []string{when}, nil, nil))
 		if err != nil {

@@ -247,8 +247,8 @@ func (p *Policy) typedMatch(st *stage, req *Request) (idx int, ok bool) {
 		var held bool
 		var err error
 		if s.in.op != opCall {
-			// The same test as f and inline.held, written out here: a
-			// call of held costs more than the switch.
+			// The same test as f and inline.held, the commonest shapes
+			// written out here: a call of held costs more than the switch.
 			var p unsafe.Pointer
 			switch s.in.lf.root {
 			case rootSender:
@@ -267,8 +267,10 @@ func (p *Policy) typedMatch(st *stage, req *Request) (idx int, ok bool) {
 				held = s.in.mask&ordBit(*(*int)(unsafe.Add(p, s.in.lf.off)), s.in.ci) != 0
 			case s.in.op == opStrEq:
 				held = (*(*string)(unsafe.Add(p, s.in.lf.off)) == s.in.cs) != s.in.neg
-			default:
+			case s.in.op == opBool:
 				held = *(*bool)(unsafe.Add(p, s.in.lf.off)) != s.in.neg
+			default:
+				held, err = s.in.held(req)
 			}
 		} else if f != nil {
 			held, err = f(req, "")

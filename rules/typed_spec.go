@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
@@ -37,11 +38,14 @@ type step struct {
 // its loop without calling the closure (a call per rule was most of what
 // was left of the allow's time).
 const (
-	opCall  uint8 = iota // call f
-	opInt                // int field against a constant, by mask
-	opStrEq              // string field == constant (neg: !=)
-	opBool               // bool field (neg: its negation)
-	opNil                // member == nil (neg: != nil)
+	opCall    uint8 = iota // call f
+	opInt                  // int field against a constant, by mask
+	opStrEq                // string field == constant (neg: !=)
+	opBool                 // bool field (neg: its negation)
+	opNil                  // member == nil (neg: != nil)
+	opStrIn                // string field in a few constants (neg: not in)
+	opIntBits              // int field in a set of 0..63 (neg: not in)
+	opTime                 // time field against another, by mask
 )
 
 // inline is an inline condition; its closure computes the same.
@@ -52,6 +56,9 @@ type inline struct {
 	lf   leaf
 	ci   int
 	cs   string
+	set  []string // opStrIn
+	bits uint64   // opIntBits
+	lf2  leaf     // opTime: the right operand
 }
 
 // held evaluates an inline condition.
@@ -74,6 +81,18 @@ func (in *inline) held(q *Request) (bool, error) {
 		return in.mask&ordBit(*(*int)(unsafe.Add(p, in.lf.off)), in.ci) != 0, nil
 	case in.op == opStrEq:
 		return (*(*string)(unsafe.Add(p, in.lf.off)) == in.cs) != in.neg, nil
+	case in.op == opStrIn:
+		return slices.Contains(in.set, *(*string)(unsafe.Add(p, in.lf.off))) != in.neg, nil
+	case in.op == opIntBits:
+		x := uint(*(*int)(unsafe.Add(p, in.lf.off)))
+		return (x < 64 && in.bits>>x&1 != 0) != in.neg, nil
+	case in.op == opTime:
+		p2 := in.lf2.base(q)
+		if p2 == nil {
+			return false, errTyped
+		}
+		x, y := (*time.Time)(unsafe.Add(p, in.lf.off)), (*time.Time)(unsafe.Add(p2, in.lf2.off))
+		return in.mask&ordBit(x.Compare(*y), 0) != 0, nil
 	}
 	return *(*bool)(unsafe.Add(p, in.lf.off)) != in.neg, nil
 }
