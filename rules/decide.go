@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,70 +67,65 @@ func (p *Policy) Explain(req *Request) Decision {
 }
 
 func (p *Policy) decide(req *Request, explain bool) (d Decision) {
-	stageName := ""
-	if req != nil {
-		stageName = req.Stage
-	}
+	// One defer and one return: the defer is open-coded, nearly free.
 	defer func() {
 		// expr recovers its own panics; this guards our glue code.
 		if r := recover(); r != nil {
+			stageName := ""
+			if req != nil {
+				stageName = req.Stage
+			}
 			d = p.failClosed(stageName, ReasonEvaluationError, "", fmt.Sprint(r))
 		}
 	}()
+	p.decideOnce(&d, req, explain)
+	return d
+}
+
+// decideOnce decides into d.
+func (p *Policy) decideOnce(d *Decision, req *Request, explain bool) {
 	if req == nil {
-		return p.failClosed(StageInvite, ReasonInvalidRequest, "", "invalid request: no request")
+		*d = p.failClosed(StageInvite, ReasonInvalidRequest, "", "invalid request: no request")
+		return
 	}
 	if err := req.Validate(); err != nil {
-		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
+		*d = p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
+		return
 	}
 	if err := p.checkTiers(req); err != nil {
-		return p.failClosed(stageName, ReasonInvalidRequest, "", err.Error())
+		*d = p.failClosed(req.Stage, ReasonInvalidRequest, "", err.Error())
+		return
 	}
-	st := p.stages[req.Stage]
+	st := p.stage(req.Stage)
+	idx := -1
 	if st.typed != nil {
-		if d, ok := p.decideTyped(st, req); ok {
+		i, ok := p.decideTyped(d, st, req)
+		if ok {
 			if explain {
-				return p.explainTyped(d, st, req)
+				*d = p.explainTyped(*d, st, req)
 			}
-			return d
+			return
 		}
+		// The rule that holds is known (i >= 0): only its message or
+		// times are left to the VM.
+		idx = i
 	}
+	*d = p.decideVM(st, req, idx, explain)
+}
+
+// decideVM decides on expr's VM; idx is the rule that holds when the
+// typed back end found it, else -1.
+func (p *Policy) decideVM(st *stage, req *Request, idx int, explain bool) (d Decision) {
+	matched := idx >= 0
 	rn := vms.Get().(*runner)
 	defer vms.Put(rn)
 	m := &rn.VM
 	m.MemoryBudget = p.budget
 
-	idx := -1
-	var chain *vm.Program
-	if req.Recipient != nil {
-		chain = st.chainProgram()
-	}
-	if chain != nil {
-		out, err := m.Run(chain, rn.facts(req))
-		if err == nil {
-			idx = out.(int)
-		} else {
-			// Find the rule that failed by walking the rules one by one;
-			// if none does alone, fail closed all the same.
-			var r *rule
-			if idx, r, err = firstMatch(m, st, req); err == nil {
-				r, err = nil, errors.New("stage program failed: "+oneLine(err.Error()))
-			}
-			if err != nil {
-				id := ""
-				if r != nil {
-					id = r.id
-				}
-				return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, id, err.Error()), st, m, req, explain)
-			}
-		}
-	} else {
-		// Without a recipient the chain's by-value facts do not apply: walk
-		// the rules one by one (the first, not_found, usually decides).
-		var r *rule
-		var err error
-		if idx, r, err = firstMatch(m, st, req); err != nil {
-			return p.withTrace(p.failClosed(req.Stage, ReasonEvaluationError, r.id, err.Error()), st, m, req, explain)
+	if !matched {
+		var failed bool
+		if idx, d, failed = p.vmMatch(rn, st, req); failed {
+			return p.withTrace(d, st, m, req, explain)
 		}
 	}
 	if idx < 0 {
@@ -157,6 +153,40 @@ func (p *Policy) decide(req *Request, explain bool) (d Decision) {
 		d.Effects = append(d.Effects, ef)
 	}
 	return p.withTrace(d, st, m, req, explain)
+}
+
+// vmMatch finds the first rule that holds on the VM, or the stage's
+// failure (failed is true, d the fail-closed decision).
+func (p *Policy) vmMatch(rn *runner, st *stage, req *Request) (idx int, d Decision, failed bool) {
+	m := &rn.VM
+	var chain *vm.Program
+	if req.Recipient != nil {
+		chain = st.chainProgram()
+	}
+	if chain != nil {
+		out, err := m.Run(chain, rn.facts(req))
+		if err == nil {
+			return out.(int), d, false
+		}
+		// Find the rule that failed by walking the rules one by one;
+		// if none does alone, fail closed all the same.
+		var r *rule
+		if idx, r, err = firstMatch(m, st, req); err == nil {
+			r, err = nil, errors.New("stage program failed: "+oneLine(err.Error()))
+		}
+		id := ""
+		if r != nil {
+			id = r.id
+		}
+		return -1, p.failClosed(req.Stage, ReasonEvaluationError, id, err.Error()), true
+	}
+	// Without a recipient the chain's by-value facts do not apply: walk
+	// the rules one by one (the first, not_found, usually decides).
+	idx, r, err := firstMatch(m, st, req)
+	if err != nil {
+		return -1, p.failClosed(req.Stage, ReasonEvaluationError, r.id, err.Error()), true
+	}
+	return idx, d, false
 }
 
 // firstMatch runs a stage's rules in order and returns the index of the
@@ -195,11 +225,11 @@ func (p *Policy) checkTiers(req *Request) error {
 	if p.tiers == nil {
 		return nil
 	}
-	if _, ok := p.tiers[req.Sender.Tier]; !ok {
+	if !slices.Contains(p.tierKeys, req.Sender.Tier) {
 		return &FactsError{Field: "sender.tier", Msg: fmt.Sprintf("%q is not a tier of this policy (%s)", req.Sender.Tier, p.tierList)}
 	}
 	if req.Recipient != nil {
-		if _, ok := p.tiers[req.Recipient.Tier]; !ok {
+		if !slices.Contains(p.tierKeys, req.Recipient.Tier) {
 			return &FactsError{Field: "recipient.tier", Msg: fmt.Sprintf("%q is not a tier of this policy (%s)", req.Recipient.Tier, p.tierList)}
 		}
 	}

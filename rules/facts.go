@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -174,7 +173,7 @@ func DecodeRequest(data []byte) (*Request, error) {
 // not negative, and lists and text within the bounds that keep a decision
 // short (see [MaxFactsList] and [MaxFactsText]).
 func (r *Request) Validate() error {
-	if !slices.Contains(Stages, r.Stage) {
+	if r.Stage != StageInvite && r.Stage != StageDeliver && r.Stage != StageAccept {
 		return &FactsError{Field: "stage", Msg: fmt.Sprintf("%q is not one of invite, deliver, accept", r.Stage)}
 	}
 	if r.Now.IsZero() {
@@ -201,8 +200,9 @@ func (r *Request) Validate() error {
 	if p.Degree < 0 || p.Degree > 3 {
 		return &FactsError{Field: "pair.degree", Msg: fmt.Sprintf("%d is not 0, 1, 2 or 3", p.Degree)}
 	}
-	if err := counts("pair", []string{"mutual", "pending", "ignored"}, p.Mutual, p.Pending, p.Ignored); err != nil {
-		return err
+	// The field names are built only for an error.
+	if min(p.Mutual, p.Pending, p.Ignored) < 0 {
+		return counts("pair", []string{"mutual", "pending", "ignored"}, p.Mutual, p.Pending, p.Ignored)
 	}
 	if err := validTime("pair.last_ignored_at", p.LastIgnoredAt); err != nil {
 		return err
@@ -249,14 +249,36 @@ func counts(path string, names []string, vals ...int) error {
 
 var windowNames = []string{"hour", "day", "week", "month"}
 
+// knownKind, knownStatus and knownInvitations test membership in
+// memberKinds, memberStatuses and invitationOpts (TestKnownEnums keeps
+// them in step).
+func knownKind(s string) bool { return s == "person" || s == "company" }
+
+func knownStatus(s string) bool {
+	switch s {
+	case "active", "restricted", "soft_banned", "deactivated", "closed":
+		return true
+	}
+	return false
+}
+
+func knownInvitations(s string) bool {
+	switch s {
+	case "", "everyone", "email_or_contacts", "contacts_only", "mutual", "second_degree", "third_degree", "nobody":
+		return true
+	}
+	return false
+}
+
 func (m *Member) validate(path string) error {
-	if !slices.Contains(memberKinds, m.Kind) {
+	// Switches, not scans of the lists: this runs twice per decision.
+	if !knownKind(m.Kind) {
 		return &FactsError{Field: path + ".kind", Msg: fmt.Sprintf("%q is not one of person, company", m.Kind)}
 	}
-	if !slices.Contains(memberStatuses, m.Status) {
+	if !knownStatus(m.Status) {
 		return &FactsError{Field: path + ".status", Msg: fmt.Sprintf("%q is not one of active, restricted, soft_banned, deactivated, closed", m.Status)}
 	}
-	if !slices.Contains(invitationOpts, m.Settings.Invitations) {
+	if !knownInvitations(m.Settings.Invitations) {
 		return &FactsError{Field: path + ".settings.invitations", Msg: fmt.Sprintf("%q is not one of everyone, email_or_contacts, contacts_only, mutual, second_degree, third_degree, nobody", m.Settings.Invitations)}
 	}
 	// NaN fails every comparison, so test for the range, not outside it.
@@ -268,7 +290,8 @@ func (m *Member) validate(path string) error {
 	}
 	// Paths are built only when a count is negative: building them for
 	// every decision was a fifth of its time.
-	if s, r := m.Sent, m.Received; min(m.OverLimit, s.Hour, s.Day, s.Week, s.Month, r.Hour, r.Day, r.Week, r.Month) < 0 {
+	// An OR of ints is negative when one of them is.
+	if s, r := &m.Sent, &m.Received; m.OverLimit|s.Hour|s.Day|s.Week|s.Month|r.Hour|r.Day|r.Week|r.Month < 0 {
 		if err := counts(path, []string{"over_limit"}, m.OverLimit); err != nil {
 			return err
 		}
@@ -286,23 +309,39 @@ func (m *Member) validate(path string) error {
 	if t := m.RestrictedUntil; !t.IsZero() && !representable(t) {
 		return validTime(path+".restricted_until", t)
 	}
-	for i, s := range [...]string{m.ID, m.Tier, m.Company, m.School} {
-		if len(s) > MaxFactsText {
-			return &FactsError{Field: path + "." + [...]string{"id", "tier", "company", "school"}[i], Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
+	if max(len(m.ID), len(m.Tier), len(m.Company), len(m.School)) > MaxFactsText {
+		for i, s := range [...]string{m.ID, m.Tier, m.Company, m.School} {
+			if len(s) > MaxFactsText {
+				return &FactsError{Field: path + "." + [...]string{"id", "tier", "company", "school"}[i], Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
+			}
 		}
 	}
 	st := &m.Settings
-	for _, l := range [...]struct {
-		field string
-		list  []string
-	}{{"settings.companies", st.Companies}, {"settings.schools", st.Schools}, {"settings.auto_accept.companies", st.AutoAccept.Companies}, {"settings.auto_accept.schools", st.AutoAccept.Schools}} {
-		if len(l.list) > MaxFactsList {
-			return &FactsError{Field: path + "." + l.field, Msg: fmt.Sprintf("%d entries, over the limit of %d", len(l.list), MaxFactsList)}
-		}
-		for i, s := range l.list {
-			if len(s) > MaxFactsText {
-				return &FactsError{Field: fmt.Sprintf("%s.%s[%d]", path, l.field, i), Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
-			}
+	if len(st.Companies)+len(st.Schools)+len(st.AutoAccept.Companies)+len(st.AutoAccept.Schools) == 0 {
+		return nil
+	}
+	// One call per list, not a loop over a table of them: the table was
+	// copied on every decision.
+	if err := checkList(path, "settings.companies", st.Companies); err != nil {
+		return err
+	}
+	if err := checkList(path, "settings.schools", st.Schools); err != nil {
+		return err
+	}
+	if err := checkList(path, "settings.auto_accept.companies", st.AutoAccept.Companies); err != nil {
+		return err
+	}
+	return checkList(path, "settings.auto_accept.schools", st.AutoAccept.Schools)
+}
+
+// checkList bounds a list of the facts and its strings.
+func checkList(path, field string, list []string) error {
+	if len(list) > MaxFactsList {
+		return &FactsError{Field: path + "." + field, Msg: fmt.Sprintf("%d entries, over the limit of %d", len(list), MaxFactsList)}
+	}
+	for i, s := range list {
+		if len(s) > MaxFactsText {
+			return &FactsError{Field: fmt.Sprintf("%s.%s[%d]", path, field, i), Msg: fmt.Sprintf("%d bytes, over the limit of %d", len(s), MaxFactsText)}
 		}
 	}
 	return nil

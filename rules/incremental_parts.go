@@ -5,7 +5,6 @@ package rules
 // they are keyed on.
 
 import (
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,41 +69,32 @@ func rulePrograms(r *rule) []*vm.Program {
 	return ps
 }
 
-// stageEntry is a stage's typed plan, rule by rule, and the programs
-// each rule's part was built from.
+// stageEntry is a stage's typed plan and the programs of the rules it
+// was built from.
 type stageEntry struct {
 	rules []typedRuleEntry
 	typed *typedStage
 }
 
-// typedRulesBuilt counts the rules whose typed part a Loader built (for
+// typedStagesBuilt counts the stages whose typed plan a Loader built (for
 // the tests).
-var typedRulesBuilt atomic.Int64
+var typedStagesBuilt atomic.Int64
 
 type typedRuleEntry struct {
 	progs []*vm.Program
-	when  fnBool
-	rule  typedRule
 }
 
-// typedSplice says whether a typed stage is its rules' parts and nothing
-// more (typed_plan.go), so that one can be assembled from parts built by
-// different loads. Should the stage gain a field of its own, reuse stops
-// here rather than assembling a stage without it.
-var typedSplice = reflect.TypeFor[typedStage]().NumField() == 2
-
-// typedStage builds st's typed plan, reusing the parts of rules whose
-// programs an earlier load built them from: an edit of one condition
-// compiles one rule's part. Reuse applies only where no rule fell back.
+// typedStage builds st's typed plan, or reuses the one an earlier load
+// built from the same programs: an edit compiles the plan of its own
+// stage only. The plan is not assembled from rule parts, since its
+// variants per tier row (typed_spec.go) belong to the whole stage.
+// Reuse applies only where no rule fell back.
 func (l *loader) typedStage(st *stage) {
 	g := l.cache
-	if g == nil || !g.ok || !typedSplice {
+	if g == nil || !g.ok {
 		l.typedCompile(st)
 		return
 	}
-	// The same stage as before, or the parts built before by their
-	// rule's condition.
-	known := map[*vm.Program][]typedRuleEntry{}
 	for _, c := range []*loadCache{g.cur, g.old} {
 		if c == nil {
 			continue
@@ -114,49 +104,17 @@ func (l *loader) typedStage(st *stage) {
 			g.cur.stages[st.name] = e
 			return
 		}
-		for _, e := range c.stages[st.name].rules {
-			known[e.progs[0]] = append(known[e.progs[0]], e)
-		}
 	}
-	entries := make([]typedRuleEntry, len(st.rules))
-	found := make([]bool, len(st.rules))
-	missing := &stage{name: st.name}
-	var at []int // missing.rules[k] is st.rules[at[k]]
-	for i, r := range st.rules {
-		progs := rulePrograms(r)
-		for _, e := range known[r.when] {
-			if slices.Equal(e.progs, progs) {
-				entries[i], found[i] = e, true
-				break
-			}
-		}
-		if !found[i] {
-			entries[i].progs = progs
-			missing.rules = append(missing.rules, r)
-			at = append(at, i)
-		}
-	}
+	typedStagesBuilt.Add(1)
 	before := len(l.p.fallbacks)
-	if len(missing.rules) > 0 {
-		typedRulesBuilt.Add(int64(len(missing.rules)))
-		l.typedCompile(missing)
-		if missing.typed == nil || len(l.p.fallbacks) != before {
-			// A rule falls back: the whole stage's plan and fallbacks as
-			// Load builds them.
-			l.p.fallbacks = l.p.fallbacks[:before]
-			l.typedCompile(st)
-			return
+	l.typedCompile(st)
+	if st.typed != nil && len(l.p.fallbacks) == before {
+		entries := make([]typedRuleEntry, len(st.rules))
+		for i, r := range st.rules {
+			entries[i].progs = rulePrograms(r)
 		}
-		for k, i := range at {
-			entries[i].when, entries[i].rule = missing.typed.when[k], missing.typed.rules[k]
-		}
+		g.cur.stages[st.name] = stageEntry{rules: entries, typed: st.typed}
 	}
-	ts := &typedStage{when: make([]fnBool, len(entries)), rules: make([]typedRule, len(entries))}
-	for i, e := range entries {
-		ts.when[i], ts.rules[i] = e.when, e.rule
-	}
-	st.typed = ts
-	g.cur.stages[st.name] = stageEntry{rules: entries, typed: ts}
 }
 
 // sameRules says whether each rule's programs are those of its entry.

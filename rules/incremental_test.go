@@ -179,7 +179,7 @@ func TestLoaderReuses(t *testing.T) {
 	}
 	// An edited condition is compiled again, its stage's chain and typed
 	// plan with it; the other stages' are kept.
-	built := typedRulesBuilt.Load()
+	built := typedStagesBuilt.Load()
 	p4, err := ld.Load("policies.yaml", []byte(strings.Replace(edited, "when: recipient.id == sender.id", "when: sender.id == recipient.id", 1)))
 	if err != nil {
 		t.Fatal(err)
@@ -194,8 +194,8 @@ func TestLoaderReuses(t *testing.T) {
 	if p4.stages[StageAccept].typed != p2.stages[StageAccept].typed {
 		t.Error("an unchanged stage's plan was built again")
 	}
-	if n := typedRulesBuilt.Load() - built; n != 1 {
-		t.Errorf("%d rules' typed parts built for an edit of one condition, want 1", n)
+	if n := typedStagesBuilt.Load() - built; n != 1 {
+		t.Errorf("%d stages' typed plans built for an edit of one condition, want 1", n)
 	}
 	// An edit that does not load keeps the cache for the next one.
 	if _, err := ld.Load("policies.yaml", []byte(edited+"\n  - broken: [")); err == nil {

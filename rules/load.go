@@ -73,6 +73,8 @@ type Policy struct {
 	params   any
 	tiers    map[string]bool // keys of params.tiers, when the policy has a tier table
 	tierList string
+	tierKeys []string  // the keys again, sorted: Decide scans them (faster than hashing)
+	byStage  [3]*stage // stages in the order of Stages, set by typedCompile; nil: look in stages
 	// fallbacks are the expressions the typed back end leaves to the VM.
 	fallbacks []Fallback
 }
@@ -409,6 +411,7 @@ func (l *loader) collectTiers() {
 		names = append(names, k.String())
 	}
 	slices.Sort(names)
+	l.p.tierKeys = names
 	l.p.tierList = strings.Join(names, ", ")
 }
 

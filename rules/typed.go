@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,13 +66,28 @@ type tval struct {
 	c     any // the constant's value, when the node is constant
 	isC   bool
 	table *tableRef // a params table entry chosen by a fact
+	// sd says how a fused parent reads this node without its closure
+	// (typed_src.go); nil for any other node.
+	sd *srcDesc
+	// neg builds the negation of a bool node without a closure more:
+	// a comparison with the opposite mask, De Morgan over and/or.
+	neg func() fnBool
+	// and/or chains are flattened: conj is "and" or "or", parts the
+	// operands in order.
+	conj  string
+	parts []tval
+	// guard marks field == "constant", for dispatching an or over it.
+	guard *caseGuard
+	// in is the node as an inline condition of typedMatch, when it is one.
+	in *inline
 }
 
 // tableRef is params.table[key] before a field is chosen.
 type tableRef struct {
+	name    string        // the lookup function's name, __tableN
 	entries reflect.Value // map[string]struct
 	key     fnString
-	path    []string
+	keySD   *srcDesc // the key's source, when it is a fact field
 }
 
 // notCovered says why an expression falls back to the VM.
@@ -91,6 +107,14 @@ type tcomp struct {
 	cal    Calendar
 	tables map[string]reflect.Value // __tableN -> params table
 	inPred int                      // > 0 inside a predicate over strings
+	// Table rows chosen by a fact field (tier[sender.tier]): keys records
+	// each such field's possible keys, touched that the expression being
+	// compiled reads one, and fix the key a stage variant assumes for a
+	// field, which makes the row's fields constants (typed_spec.go).
+	keys    map[leaf]map[string]bool
+	touched bool
+	fix     map[leaf]string
+	cols    map[string]*tableCol // table columns by table and field
 }
 
 func kindOf(t reflect.Type) tkind {
@@ -193,16 +217,14 @@ func (c *tcomp) compile(n ast.Node) (tval, error) {
 
 func (c *tcomp) ident(n *ast.IdentifierNode) (tval, error) {
 	switch n.Value {
-	case "stage":
-		return tval{k: kString, s: func(r *Request, _ string) (string, error) { return r.Stage, nil }}, nil
-	case "note":
-		return tval{k: kString, s: func(r *Request, _ string) (string, error) { return r.Note, nil }}, nil
-	case "now":
-		return tval{k: kTime, t: func(r *Request, _ string) (time.Time, error) { return r.Now, nil }}, nil
+	case "stage", "note", "now":
+		if v, ok := factField(rootReq, []string{n.Value}); ok {
+			return v, nil
+		}
 	case "sender":
-		return tval{k: kMember, m: func(r *Request, _ string) (*Member, error) { return r.Sender, nil }}, nil
+		return tval{k: kMember, m: func(r *Request, _ string) (*Member, error) { return r.Sender, nil }, sd: &srcDesc{mode: sMember, lf: leaf{root: rootSender}}}, nil
 	case "recipient":
-		return tval{k: kMember, m: func(r *Request, _ string) (*Member, error) { return r.Recipient, nil }}, nil
+		return tval{k: kMember, m: func(r *Request, _ string) (*Member, error) { return r.Recipient, nil }, sd: &srcDesc{mode: sMember, lf: leaf{root: rootRecipient}}}, nil
 	}
 	return tval{}, uncovered(n, "name %s", n.Value)
 }
@@ -212,6 +234,7 @@ func typedPath(n ast.Node) (root ast.Node, names []string, ok bool) {
 	for {
 		m, isM := n.(*ast.MemberNode)
 		if !isM {
+			slices.Reverse(names) // gathered from the last name back
 			return n, names, true
 		}
 		if m.Optional || m.Method {
@@ -221,7 +244,7 @@ func typedPath(n ast.Node) (root ast.Node, names []string, ok bool) {
 		if !isS {
 			return nil, nil, false
 		}
-		names = append([]string{s.Value}, names...)
+		names = append(names, s.Value)
 		n = m.Node
 	}
 }
@@ -241,9 +264,19 @@ func (c *tcomp) member(n *ast.MemberNode) (tval, error) {
 	case *ast.IdentifierNode:
 		switch r.Value {
 		case "pair":
-			return pairField(n, strings.Join(names, "."))
+			if v, ok := factField(rootReq, append([]string{"pair"}, names...)); ok {
+				return v, nil
+			}
+			return tval{}, uncovered(n, "pair.%s", strings.Join(names, "."))
 		case "sender", "recipient":
-			return memberField(n, r.Value == "recipient", strings.Join(names, "."))
+			root := rootSender
+			if r.Value == "recipient" {
+				root = rootRecipient
+			}
+			if v, ok := factField(root, names); ok {
+				return v, nil
+			}
+			return tval{}, uncovered(n, "member field %s", strings.Join(names, "."))
 		}
 	case *ast.CallNode:
 		base, err := c.compile(r)
@@ -251,7 +284,7 @@ func (c *tcomp) member(n *ast.MemberNode) (tval, error) {
 			return tval{}, err
 		}
 		if base.table != nil {
-			return tableField(n, base.table, names)
+			return c.tableField(n, base.table, names)
 		}
 	}
 	return tval{}, uncovered(n, "member access on %T", root)
@@ -310,7 +343,71 @@ func (c *tcomp) index(n *ast.MemberNode) (tval, error) {
 
 // tableField reads a field of params.table[key]: each field becomes a map
 // from the key to the field's value, built once at load.
-func tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
+func (c *tcomp) tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
+	ck := t.name + "." + strings.Join(names, ".")
+	col, seen := c.cols[ck]
+	if !seen {
+		var err error
+		if col, err = tableColumn(n, t, names); err != nil {
+			return tval{}, err
+		}
+		if c.cols == nil {
+			c.cols = map[string]*tableCol{}
+		}
+		c.cols[ck] = col
+	}
+	k, keys, vals := col.k, col.keys, col.vals
+	if d := t.keySD; d != nil && d.mode == sField {
+		if key, isFixed := c.fix[d.lf]; isFixed {
+			if v, has := vals[key]; has {
+				cv, _ := constVal(v)
+				return cv, nil
+			}
+		}
+		c.touched = true
+		if c.keys == nil {
+			c.keys = map[leaf]map[string]bool{}
+		}
+		if c.keys[d.lf] == nil {
+			c.keys[d.lf] = map[string]bool{}
+		}
+		for _, key := range keys {
+			c.keys[d.lf][key] = true
+		}
+	}
+	switch k {
+	case kInt:
+		f, sd := tableOf[int](t, keys, vals)
+		return tval{k: k, i: f, sd: sd}, nil
+	case kDur:
+		f, sd := tableOf[time.Duration](t, keys, vals)
+		return tval{k: k, d: f, sd: sd}, nil
+	case kFloat:
+		f, sd := tableOf[float64](t, keys, vals)
+		return tval{k: k, f: f, sd: sd}, nil
+	case kBool:
+		f, sd := tableOf[bool](t, keys, vals)
+		return tval{k: k, b: f, sd: sd}, nil
+	case kString:
+		f, sd := tableOf[string](t, keys, vals)
+		return tval{k: k, s: f, sd: sd}, nil
+	case kStrings:
+		f, sd := tableOf[[]string](t, keys, vals)
+		return tval{k: k, ss: f, sd: sd}, nil
+	}
+	return tval{}, uncovered(n, "table field of this type")
+}
+
+// tableCol is one field of every entry of a table, read once per
+// policy: tier.daily appears in many rules.
+type tableCol struct {
+	k    tkind
+	keys []string
+	vals map[string]any
+}
+
+// tableColumn reads a field of every entry of a table.
+func tableColumn(n ast.Node, t *tableRef, names []string) (*tableCol, error) {
 	var k tkind
 	vals := map[string]any{}
 	iter := t.entries.MapRange()
@@ -319,7 +416,7 @@ func tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
 		for _, name := range names {
 			var ok bool
 			if v, ok = fetchConst(v, name); !ok {
-				return tval{}, uncovered(n, "table field %s", strings.Join(names, "."))
+				return nil, uncovered(n, "table field %s", strings.Join(names, "."))
 			}
 		}
 		vk := kindOf(reflect.TypeOf(v))
@@ -327,228 +424,45 @@ func tableField(n ast.Node, t *tableRef, names []string) (tval, error) {
 			k = vk
 		}
 		if vk != k || vk == kNone || vk == kMember {
-			return tval{}, uncovered(n, "table field %s of mixed or unsupported type", strings.Join(names, "."))
+			return nil, uncovered(n, "table field %s of mixed or unsupported type", strings.Join(names, "."))
 		}
 		vals[iter.Key().String()] = v
 	}
-	key := t.key
 	keys := make([]string, 0, len(vals))
 	for k := range vals {
 		keys = append(keys, k)
 	}
-	// A table has a few entries: comparing the key with each is faster
-	// than hashing it.
-	find := func(r *Request, e string) (int, error) {
-		s, err := key(r, e)
-		if err != nil {
-			return 0, err
-		}
-		for i, k := range keys {
-			if k == s {
-				return i, nil
-			}
-		}
-		return 0, errTyped
-	}
-	switch k {
-	case kInt:
-		return tval{k: k, i: tableOf[int](find, keys, vals)}, nil
-	case kDur:
-		return tval{k: k, d: tableOf[time.Duration](find, keys, vals)}, nil
-	case kFloat:
-		return tval{k: k, f: tableOf[float64](find, keys, vals)}, nil
-	case kBool:
-		return tval{k: k, b: tableOf[bool](find, keys, vals)}, nil
-	case kString:
-		return tval{k: k, s: tableOf[string](find, keys, vals)}, nil
-	case kStrings:
-		return tval{k: k, ss: tableOf[[]string](find, keys, vals)}, nil
-	}
-	return tval{}, uncovered(n, "table field of this type")
+	return &tableCol{k: k, keys: keys, vals: vals}, nil
 }
 
-// tableOf reads one field of the entry find picks.
-func tableOf[T any](find func(*Request, string) (int, error), keys []string, vals map[string]any) func(*Request, string) (T, error) {
+// tableOf reads one field of the entry the key picks: its column, and a
+// source a fused parent reads inline when the key is a fact field.
+func tableOf[T any](t *tableRef, keys []string, vals map[string]any) (func(*Request, string) (T, error), *srcDesc) {
 	col := make([]T, len(keys))
 	for i, k := range keys {
 		col[i] = vals[k].(T)
 	}
+	if d := t.keySD; d != nil && d.mode == sField {
+		sd := &srcDesc{mode: sTable, lf: d.lf, keys: keys, col: col}
+		s := src[T]{mode: sTable, lf: d.lf, keys: keys, col: col}
+		return s.get, sd
+	}
+	key := t.key
 	return func(r *Request, e string) (T, error) {
-		i, err := find(r, e)
+		var zero T
+		s, err := key(r, e)
 		if err != nil {
-			var zero T
 			return zero, err
 		}
-		return col[i], nil
-	}
-}
-
-func pairField(n ast.Node, path string) (tval, error) {
-	b := func(f func(*Pair) bool) (tval, error) {
-		return tval{k: kBool, b: func(r *Request, _ string) (bool, error) { return f(&r.Pair), nil }}, nil
-	}
-	i := func(f func(*Pair) int) (tval, error) {
-		return tval{k: kInt, i: func(r *Request, _ string) (int, error) { return f(&r.Pair), nil }}, nil
-	}
-	t := func(f func(*Pair) time.Time) (tval, error) {
-		return tval{k: kTime, t: func(r *Request, _ string) (time.Time, error) { return f(&r.Pair), nil }}, nil
-	}
-	switch path {
-	case "connected":
-		return tval{k: kBool, b: func(r *Request, _ string) (bool, error) { return r.Pair.Connected, nil }}, nil
-	case "knows_email":
-		return b(func(p *Pair) bool { return p.KnowsEmail })
-	case "in_contacts":
-		return b(func(p *Pair) bool { return p.InContacts })
-	case "blocked":
-		return tval{k: kBool, b: func(r *Request, _ string) (bool, error) { return r.Pair.Blocked, nil }}, nil
-	case "rejected":
-		return tval{k: kBool, b: func(r *Request, _ string) (bool, error) { return r.Pair.Rejected, nil }}, nil
-	case "degree":
-		return tval{k: kInt, i: func(r *Request, _ string) (int, error) { return r.Pair.Degree, nil }}, nil
-	case "mutual":
-		return tval{k: kInt, i: func(r *Request, _ string) (int, error) { return r.Pair.Mutual, nil }}, nil
-	case "pending":
-		return tval{k: kInt, i: func(r *Request, _ string) (int, error) { return r.Pair.Pending, nil }}, nil
-	case "ignored":
-		return i(func(p *Pair) int { return p.Ignored })
-	case "last_ignored_at":
-		return t(func(p *Pair) time.Time { return p.LastIgnoredAt })
-	case "withdrawn_at":
-		return t(func(p *Pair) time.Time { return p.WithdrawnAt })
-	}
-	return tval{}, uncovered(n, "pair.%s", path)
-}
-
-// memberField reads a member's field; a nil member (no recipient) fails
-// as expr does. The member is picked inline, not through a closure: a
-// call fewer on the hottest reads.
-func memberField(n ast.Node, rec bool, path string) (tval, error) {
-	s := func(f func(*Member) string) (tval, error) {
-		return tval{k: kString, s: func(r *Request, e string) (string, error) {
-			m := r.Sender
-			if rec {
-				m = r.Recipient
+		// A table has a few entries: comparing the key with each is
+		// faster than hashing it.
+		for i, k := range keys {
+			if k == s {
+				return col[i], nil
 			}
-			if m == nil {
-				return "", errTyped
-			}
-			return f(m), nil
-		}}, nil
-	}
-	i := func(f func(*Member) int) (tval, error) {
-		return tval{k: kInt, i: func(r *Request, e string) (int, error) {
-			m := r.Sender
-			if rec {
-				m = r.Recipient
-			}
-			if m == nil {
-				return 0, errTyped
-			}
-			return f(m), nil
-		}}, nil
-	}
-	t := func(f func(*Member) time.Time) (tval, error) {
-		return tval{k: kTime, t: func(r *Request, e string) (time.Time, error) {
-			m := r.Sender
-			if rec {
-				m = r.Recipient
-			}
-			if m == nil {
-				return time.Time{}, errTyped
-			}
-			return f(m), nil
-		}}, nil
-	}
-	ss := func(f func(*Member) []string) (tval, error) {
-		return tval{k: kStrings, ss: func(r *Request, e string) ([]string, error) {
-			m := r.Sender
-			if rec {
-				m = r.Recipient
-			}
-			if m == nil {
-				return nil, errTyped
-			}
-			return f(m), nil
-		}}, nil
-	}
-	switch path {
-	case "id":
-		return s(func(m *Member) string { return m.ID })
-	case "kind":
-		return s(func(m *Member) string { return m.Kind })
-	case "tier":
-		return s(func(m *Member) string { return m.Tier })
-	case "status":
-		return s(func(m *Member) string { return m.Status })
-	case "company":
-		return s(func(m *Member) string { return m.Company })
-	case "school":
-		return s(func(m *Member) string { return m.School })
-	case "title":
-		return s(func(m *Member) string { return m.Title })
-	case "settings.invitations":
-		return s(func(m *Member) string { return m.Settings.Invitations })
-	case "restricted_until":
-		return t(func(m *Member) time.Time { return m.RestrictedUntil })
-	case "soft_banned_until":
-		return t(func(m *Member) time.Time { return m.SoftBannedUntil })
-	case "connections":
-		return i(func(m *Member) int { return m.Connections })
-	case "over_limit":
-		return i(func(m *Member) int { return m.OverLimit })
-	case "sent.hour":
-		return i(func(m *Member) int { return m.Sent.Hour })
-	case "sent.day":
-		return i(func(m *Member) int { return m.Sent.Day })
-	case "sent.week":
-		return i(func(m *Member) int { return m.Sent.Week })
-	case "sent.month":
-		return i(func(m *Member) int { return m.Sent.Month })
-	case "received.hour":
-		return i(func(m *Member) int { return m.Received.Hour })
-	case "received.day":
-		return i(func(m *Member) int { return m.Received.Day })
-	case "received.week":
-		return i(func(m *Member) int { return m.Received.Week })
-	case "received.month":
-		return i(func(m *Member) int { return m.Received.Month })
-	case "acceptance_rate":
-		return tval{k: kFloat, f: func(r *Request, e string) (float64, error) {
-			m := r.Sender
-			if rec {
-				m = r.Recipient
-			}
-			if m == nil {
-				return 0, errTyped
-			}
-			return m.AcceptanceRate, nil
-		}}, nil
-	case "settings.require_confirmation":
-		return tval{k: kBool, b: func(r *Request, e string) (bool, error) {
-			m := r.Sender
-			if rec {
-				m = r.Recipient
-			}
-			if m == nil {
-				return false, errTyped
-			}
-			return m.Settings.RequireConfirmation, nil
-		}}, nil
-	case "settings.companies":
-		return ss(func(m *Member) []string { return m.Settings.Companies })
-	case "settings.schools":
-		return ss(func(m *Member) []string { return m.Settings.Schools })
-	case "settings.titles":
-		return ss(func(m *Member) []string { return m.Settings.Titles })
-	case "settings.auto_accept.companies":
-		return ss(func(m *Member) []string { return m.Settings.AutoAccept.Companies })
-	case "settings.auto_accept.schools":
-		return ss(func(m *Member) []string { return m.Settings.AutoAccept.Schools })
-	case "settings.auto_accept.titles":
-		return ss(func(m *Member) []string { return m.Settings.AutoAccept.Titles })
-	}
-	return tval{}, uncovered(n, "member field %s", path)
+		}
+		return zero, errTyped
+	}, nil
 }
 
 // constIndex reads a constant list at an index from the facts; a negative

@@ -150,12 +150,13 @@ func diffPolicy(t testing.TB, name string, p *Policy, q *Request) int {
 		}
 		for i, r := range st.rules {
 			tr := st.typed.rules[i]
-			f := st.typed.when[i]
-			diffExpr(t, p, name+" "+r.id+" when", r.when, func(q *Request) (string, error) {
-				b, err := f(q, "")
-				return fmt.Sprint(b), err
-			}, q, false)
-			n++
+			if f := st.typed.when[i]; f != nil {
+				diffExpr(t, p, name+" "+r.id+" when", r.when, func(q *Request) (string, error) {
+					b, err := f(q, "")
+					return fmt.Sprint(b), err
+				}, q, false)
+				n++
+			}
 			if !tr.complete {
 				continue
 			}
@@ -180,6 +181,24 @@ func diffPolicy(t testing.TB, name string, p *Policy, q *Request) int {
 			for e, ef := range r.effects {
 				if ef.until != nil {
 					timeDiff("until", ef.until, tr.until[e])
+				}
+			}
+		}
+	}
+	for _, sn := range Stages {
+		// The stage variant these facts pick, condition by condition.
+		st := p.stages[sn]
+		if st == nil || st.typed == nil || st.typed.spec == nil {
+			continue
+		}
+		if v := st.typed.spec.pick(q); v >= 0 {
+			for _, s := range st.typed.spec.variant(v) {
+				if f := s.f; f != nil {
+					diffExpr(t, p, name+" "+st.rules[s.rule].id+" when (variant)", st.rules[s.rule].when, func(q *Request) (string, error) {
+						b, err := f(q, "")
+						return fmt.Sprint(b), err
+					}, q, false)
+					n++
 				}
 			}
 		}

@@ -54,6 +54,7 @@ func TestTypedErrorsReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// deliver's one condition falls back, so deliver runs on the VM.
 	if p.stages[StageInvite].typed == nil || p.stages[StageDeliver].typed != nil {
 		t.Fatalf("invite should be typed, deliver not: %+v", p.Fallbacks())
 	}
@@ -81,7 +82,7 @@ func TestTypedErrorsReplayed(t *testing.T) {
 			}
 			// A failure is left to the VM; a wrapped sum is not a failure.
 			if st := p.stages[q.Stage]; st.typed != nil {
-				if _, ok := p.decideTyped(st, q); ok != (c.msg == "") {
+				if _, _, ok := typedDecision(p, st, q); ok != (c.msg == "") {
 					t.Fatalf("typed path decided: %v", ok)
 				}
 			}

@@ -25,7 +25,7 @@ stages:
 		fmt.Println(err)
 		return
 	}
-	// The first condition runs on expr's VM, and with it its stage.
+	// The first condition runs alone on expr's VM; the second runs typed.
 	for _, fb := range p.Fallbacks() {
 		fmt.Println(fb.Pos, fb.Rule, fb.What+":", fb.Why)
 	}

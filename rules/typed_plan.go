@@ -9,12 +9,15 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// typedStage is a stage compiled by the typed back end. It exists only
-// when every rule's condition is covered; a rule's message, retry_after
-// and effect times are typed where covered (complete), else a decision
-// that matches that rule is made by the VM.
+// typedStage is a stage compiled by the typed back end. A condition it
+// does not cover is nil in when and runs on the VM alone, the rest of
+// the stage typed; a rule's message, retry_after and effect times are
+// typed where covered (complete), else a decision that matches that rule
+// renders them on the VM.
 type typedStage struct {
 	when  []fnBool
+	steps []step
+	spec  *stageSpec // nil: no variants (typed_spec.go)
 	rules []typedRule
 }
 
@@ -43,26 +46,32 @@ type Fallback struct {
 }
 
 // Fallbacks lists the expressions that run on expr's VM instead of the
-// typed back end, and why. A stage with any such condition runs wholly on
-// the VM; an uncovered message or time only for the rule it belongs to.
+// typed back end, and why. Each runs on the VM alone: an uncovered
+// condition for its own rule, an uncovered message or time when its rule
+// decides; the rest of the stage stays typed.
 func (p *Policy) Fallbacks() []Fallback { return p.fallbacks }
 
 // typedCompile builds the typed stage from the programs expr compiled.
 func (l *loader) typedCompile(st *stage) {
+	if i := stageIndex(st.name); i >= 0 {
+		l.p.byStage[i] = st
+	}
 	c := &tcomp{cal: l.p.cal, tables: l.tableVals}
 	miss := func(r *rule, what string, err error) {
 		l.p.fallbacks = append(l.p.fallbacks, Fallback{Stage: st.name, Rule: r.id, What: what, Pos: r.pos, Why: err.Error()})
 	}
 	ts := &typedStage{}
-	whole := true
+	typed := 0
+	var conds []condVal
 	for _, r := range st.rules {
-		f, err := c.condition(r.when)
+		cv, err := c.condVal(r.when)
 		if err != nil {
 			miss(r, "when", err)
-			whole = false
-			continue
+		} else {
+			typed++
 		}
-		ts.when = append(ts.when, f)
+		conds = append(conds, cv)
+		ts.when = append(ts.when, cv.f)
 		tr := typedRule{complete: true}
 		for _, prog := range r.msg.progs {
 			h, err := c.hole(l.p, prog)
@@ -93,20 +102,13 @@ func (l *loader) typedCompile(st *stage) {
 		}
 		ts.rules = append(ts.rules, tr)
 	}
-	if whole {
+	// With no condition typed, the VM's one program for the whole stage
+	// is faster than a VM run per rule.
+	if typed > 0 {
+		ts.steps = stepsOf(conds, 0)
+		ts.spec = c.specialize(st, conds, ts.steps)
 		st.typed = ts
 	}
-}
-
-func (c *tcomp) condition(prog *vm.Program) (fnBool, error) {
-	v, err := c.compile(prog.Node())
-	if err != nil {
-		return nil, err
-	}
-	if v.k != kBool {
-		return nil, &notCovered{why: "the condition is not typed bool"}
-	}
-	return v.b, nil
 }
 
 func (c *tcomp) timeOf(prog *vm.Program) (fnTime, error) {
@@ -161,30 +163,26 @@ func (c *tcomp) hole(p *Policy, prog *vm.Program) (holeFn, error) {
 	return nil, &notCovered{why: "a message hole of this type"}
 }
 
-// decideTyped decides on the typed back end. ok is false when an
-// expression failed or the matching rule is not wholly typed: the caller
-// then decides on the VM, which gives expr's own errors.
-func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
+// decideTyped decides on the typed back end, into d (the caller's, so a
+// decision is not copied at each return). When ok is false, idx says
+// what is left to the VM: the rule that holds, whose message or time is
+// not typed (idx >= 0), or the whole decision, since an expression failed
+// and the VM gives expr's own error (idx < 0).
+func (p *Policy) decideTyped(d *Decision, st *stage, req *Request) (idx int, ok bool) {
 	ts := st.typed
-	idx := -1
-	for i, f := range ts.when {
-		held, err := f(req, "")
-		if err != nil {
-			return d, false
-		}
-		if held {
-			idx = i
-			break
-		}
+	idx, ok = p.typedMatch(st, req)
+	if !ok {
+		return -1, false
 	}
 	if idx < 0 {
-		return Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}, true
+		*d = Decision{Outcome: st.def.outcome, Reason: st.def.reason, Message: st.def.message}
+		return -1, true
 	}
 	r, tr := st.rules[idx], &ts.rules[idx]
 	if !tr.complete {
-		return d, false
+		return idx, false
 	}
-	d = Decision{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
+	*d = Decision{Outcome: r.outcome, Reason: r.reason, Rule: r.id, Private: r.private}
 	if len(tr.holes) == 0 {
 		if len(r.msg.lits) > 0 {
 			d.Message = r.msg.lits[0]
@@ -199,7 +197,7 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
 		for i, h := range tr.holes {
 			buf = append(buf, r.msg.lits[i]...)
 			if buf, err = h(req, buf); err != nil {
-				return d, false
+				return -1, false
 			}
 		}
 		buf = append(buf, r.msg.lits[len(r.msg.lits)-1]...)
@@ -208,7 +206,7 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
 	var err error
 	if tr.retry != nil {
 		if d.RetryAfter, err = p.typedTime(tr.retry, req); err != nil {
-			return d, false
+			return -1, false
 		}
 	}
 	if len(r.effects) > 0 {
@@ -217,13 +215,107 @@ func (p *Policy) decideTyped(st *stage, req *Request) (d Decision, ok bool) {
 			ef := Effect{Kind: e.kind, Subject: e.subject}
 			if u := tr.until[i]; u != nil {
 				if ef.Until, err = p.typedTime(u, req); err != nil {
-					return d, false
+					return -1, false
 				}
 			}
 			d.Effects = append(d.Effects, ef)
 		}
 	}
-	return d, true
+	return idx, true
+}
+
+// typedMatch finds the first rule whose condition holds (-1 for none);
+// ok is false when a condition failed.
+func (p *Policy) typedMatch(st *stage, req *Request) (idx int, ok bool) {
+	var rn *runner // for conditions the back end does not cover
+	steps, sp := st.typed.steps, st.typed.spec
+	idx, ok = -1, true
+	for k := 0; k < len(steps); k++ {
+		if sp != nil && k == sp.from {
+			// The first condition that reads a table row: the rows are
+			// known from here on.
+			if v := sp.pick(req); v >= 0 {
+				steps = sp.variant(v)
+			}
+			sp = nil
+			if k == len(steps) {
+				break
+			}
+		}
+		s := &steps[k]
+		i, f := s.rule, s.f
+		var held bool
+		var err error
+		if s.in.op != opCall {
+			// The same test as f and inline.held, the commonest shapes
+			// written out here: a call of held costs more than the switch.
+			var p unsafe.Pointer
+			switch s.in.lf.root {
+			case rootSender:
+				p = unsafe.Pointer(req.Sender)
+			case rootRecipient:
+				p = unsafe.Pointer(req.Recipient)
+			default:
+				p = unsafe.Pointer(req)
+			}
+			switch {
+			case s.in.op == opNil:
+				held = (p == nil) != s.in.neg
+			case p == nil:
+				err = errTyped
+			case s.in.op == opInt:
+				held = s.in.mask&ordBit(*(*int)(unsafe.Add(p, s.in.lf.off)), s.in.ci) != 0
+			case s.in.op == opStrEq:
+				held = (*(*string)(unsafe.Add(p, s.in.lf.off)) == s.in.cs) != s.in.neg
+			case s.in.op == opBool:
+				held = *(*bool)(unsafe.Add(p, s.in.lf.off)) != s.in.neg
+			default:
+				held, err = s.in.held(req)
+			}
+		} else if f != nil {
+			held, err = f(req, "")
+		} else {
+			// A condition the back end does not cover runs alone on the VM.
+			if rn == nil {
+				rn = vms.Get().(*runner)
+				rn.MemoryBudget = p.budget
+			}
+			held, err = runBool(&rn.VM, st.rules[i].when, req)
+		}
+		if err != nil {
+			idx, ok = -1, false
+			break
+		}
+		if held {
+			idx = i
+			break
+		}
+	}
+	if rn != nil {
+		vms.Put(rn)
+	}
+	return idx, ok
+}
+
+// stageIndex is a stage's place in Stages, or -1.
+func stageIndex(name string) int {
+	switch name {
+	case StageInvite:
+		return 0
+	case StageDeliver:
+		return 1
+	case StageAccept:
+		return 2
+	}
+	return -1
+}
+
+// stage finds a stage without hashing its name.
+func (p *Policy) stage(name string) *stage {
+	if i := stageIndex(name); i >= 0 && p.byStage[i] != nil {
+		return p.byStage[i]
+	}
+	return p.stages[name]
 }
 
 func (p *Policy) typedTime(f fnTime, req *Request) (time.Time, error) {
