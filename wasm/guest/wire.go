@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/connrules/connrules/rules"
 )
@@ -175,37 +176,46 @@ func (w *wireEnc) member(m *rules.Member) {
 }
 
 // DecodeWire decodes a wire request into r, which should be zero. Times
-// come back in the zone a JSON round trip would give them.
+// come back in the zone a JSON round trip would give them. The strings are
+// copies: r does not alias b.
 func DecodeWire(b []byte, r *rules.Request) error {
 	return decodeWire(b, r, nil)
 }
 
-// decodeWire is DecodeWire that, when c is not nil, decodes the sender
-// and the recipient into c's members instead of allocating them (the
-// engine reuses them from one request to the next: nothing keeps a
-// request past its decision) and reuses the last fixed zone.
+// decodeWire is DecodeWire that, when c is not nil, reuses c from one
+// request to the next instead of allocating: the sender and the recipient
+// are c's members, lists reuse c's slices, the last fixed zone is kept,
+// and strings alias b instead of copying it. A decision ends before the
+// engine's next call, which is the only thing that writes b again, and
+// nothing keeps a request or its strings past its decision (the guest
+// engine encodes the decision before it returns), so the aliases never
+// see b change; the wazero corpus, which decides every request of the
+// corpus in one reused buffer, checks the answers. A decode in the engine
+// allocates nothing.
 func decodeWire(b []byte, r *rules.Request, c *wireCache) error {
 	d := wireDec{b: b, c: c}
-	if d.byte() != wireVersion {
+	if len(b) == 0 || b[0] != wireVersion {
 		return errors.New("wire request: unknown version")
 	}
+	d.i = 1
 	r.Stage = d.str()
 	r.Now = d.time()
 	r.Note = d.str()
 	r.Sender = d.member(0)
 	r.Recipient = d.member(1)
-	p := &r.Pair
-	p.Connected = d.bool()
-	p.Degree = d.int()
-	p.Mutual = d.int()
-	p.KnowsEmail = d.bool()
-	p.InContacts = d.bool()
-	p.Blocked = d.bool()
-	p.Pending = d.int()
-	p.Ignored = d.int()
-	p.LastIgnoredAt = d.time()
-	p.Rejected = d.bool()
-	p.WithdrawnAt = d.time()
+	r.Pair = rules.Pair{
+		Connected:     d.bool(),
+		Degree:        d.int(),
+		Mutual:        d.int(),
+		KnowsEmail:    d.bool(),
+		InContacts:    d.bool(),
+		Blocked:       d.bool(),
+		Pending:       d.int(),
+		Ignored:       d.int(),
+		LastIgnoredAt: d.time(),
+		Rejected:      d.bool(),
+		WithdrawnAt:   d.time(),
+	}
 	if d.bad || d.i != len(d.b) {
 		return errWire
 	}
@@ -214,7 +224,7 @@ func decodeWire(b []byte, r *rules.Request, c *wireCache) error {
 
 type wireDec struct {
 	b   []byte
-	s   string // b as a string, made once on the first string that needs it
+	s   string // b as a string, made once on the first string that needs it (c == nil)
 	i   int
 	bad bool
 	c   *wireCache // nil: allocate everything
@@ -222,28 +232,35 @@ type wireDec struct {
 
 // wireCache is what an Engine reuses from one wire request to the next.
 type wireCache struct {
-	ms   [2]rules.Member
-	zone *time.Location // the last fixed zone made, of offset off
-	off  int
+	ms    [2]rules.Member
+	lists [2][6][]string // each member's lists, reused
+	zone  *time.Location // the last fixed zone made, of offset off
+	off   int
 }
 
 func (d *wireDec) byte() byte {
-	if d.i >= len(d.b) {
-		d.bad = true
-		return 0
+	if d.i < len(d.b) {
+		c := d.b[d.i]
+		d.i++
+		return c
 	}
-	c := d.b[d.i]
-	d.i++
-	return c
+	d.bad = true
+	return 0
 }
 
 // uvarint and int read one-byte values inline: nearly every value is
 // one, and a call costs more than the read inside wazero.
 func (d *wireDec) uvarint() uint64 {
-	if d.i < len(d.b) && d.b[d.i] < 0x80 {
-		d.i++
-		return uint64(d.b[d.i-1])
+	if i := d.i; uint(i) < uint(len(d.b)) {
+		if u := d.b[i]; u < 0x80 {
+			d.i = i + 1
+			return uint64(u)
+		}
 	}
+	return d.uvarintSlow()
+}
+
+func (d *wireDec) uvarintSlow() uint64 {
 	v, n := binary.Uvarint(d.b[min(d.i, len(d.b)):])
 	if n <= 0 {
 		d.bad = true
@@ -254,11 +271,16 @@ func (d *wireDec) uvarint() uint64 {
 }
 
 func (d *wireDec) int() int {
-	if d.i < len(d.b) && d.b[d.i] < 0x80 {
-		u := d.b[d.i]
-		d.i++
-		return int(u>>1) ^ -int(u&1)
+	if i := d.i; uint(i) < uint(len(d.b)) {
+		if u := d.b[i]; u < 0x80 {
+			d.i = i + 1
+			return int(u>>1) ^ -int(u&1)
+		}
 	}
+	return d.intSlow()
+}
+
+func (d *wireDec) intSlow() int {
 	v, n := binary.Varint(d.b[min(d.i, len(d.b)):])
 	if n <= 0 {
 		d.bad = true
@@ -272,14 +294,21 @@ func (d *wireDec) bool() bool { return d.byte() == 1 }
 
 func (d *wireDec) str() string {
 	n := d.uvarint()
-	if d.bad || n > uint64(len(d.b)-d.i) {
+	if n == 0 {
+		return ""
+	}
+	return d.strN(n)
+}
+
+func (d *wireDec) strN(n uint64) string {
+	if n > uint64(len(d.b)-d.i) {
 		d.bad = true
 		return ""
 	}
 	i := d.i
 	d.i += int(n)
-	if s, ok := internWire(d.b[i:d.i]); ok {
-		return s
+	if d.c != nil {
+		return unsafe.String(&d.b[i], int(n)) // see decodeWire
 	}
 	// One allocation for all of a request's strings: they share the
 	// copy of the whole request, which lives no longer than they do.
@@ -287,31 +316,6 @@ func (d *wireDec) str() string {
 		d.s = string(d.b)
 	}
 	return d.s[i:d.i]
-}
-
-// internWire returns the enumerated values as constants, without allocating.
-func internWire(b []byte) (string, bool) {
-	switch string(b) {
-	case "":
-		return "", true
-	case rules.StageInvite:
-		return rules.StageInvite, true
-	case rules.StageDeliver:
-		return rules.StageDeliver, true
-	case rules.StageAccept:
-		return rules.StageAccept, true
-	case "person":
-		return "person", true
-	case "free":
-		return "free", true
-	case "premium":
-		return "premium", true
-	case "active":
-		return "active", true
-	case "everyone":
-		return "everyone", true
-	}
-	return "", false
 }
 
 func (d *wireDec) time() time.Time {
@@ -347,7 +351,9 @@ func (d *wireDec) time() time.Time {
 	return time.Time{}
 }
 
-func (d *wireDec) list() []string {
+// list decodes a list, into the storage of ls[j] when there is a cache
+// (ls is nil without one).
+func (d *wireDec) list(ls *[6][]string, j int) []string {
 	n := d.uvarint()
 	if n == 0 || d.bad {
 		return nil
@@ -356,15 +362,20 @@ func (d *wireDec) list() []string {
 		d.bad = true
 		return nil
 	}
-	s := make([]string, 0, n-1)
+	var s []string
+	if ls != nil {
+		s = ls[j][:0]
+	}
+	if s == nil {
+		s = make([]string, 0, n-1) // a list that is set but empty is not nil
+	}
 	for range n - 1 {
 		s = append(s, d.str())
 	}
+	if ls != nil {
+		ls[j] = s
+	}
 	return s
-}
-
-func (d *wireDec) counts() rules.Counts {
-	return rules.Counts{Hour: d.int(), Day: d.int(), Week: d.int(), Month: d.int()}
 }
 
 func (d *wireDec) member(k int) *rules.Member {
@@ -372,41 +383,49 @@ func (d *wireDec) member(k int) *rules.Member {
 		return nil
 	}
 	var m *rules.Member
+	var ls *[6][]string
 	if d.c != nil {
-		m = &d.c.ms[k]
-		*m = rules.Member{}
+		m, ls = &d.c.ms[k], &d.c.lists[k]
 	} else {
 		m = &rules.Member{}
 	}
-	m.ID = d.str()
-	m.Kind = d.str()
-	m.Tier = d.str()
-	m.Status = d.str()
-	m.RestrictedUntil = d.time()
-	m.Connections = d.int()
-	m.Company = d.str()
-	m.School = d.str()
-	m.Sent = d.counts()
-	m.Received = d.counts()
-	m.OverLimit = d.int()
-	if d.i+8 > len(d.b) {
-		d.bad = true
-		return m
+	// Every field, in the wire's order (a composite literal's calls run
+	// left to right): no separate clearing of the reused member.
+	*m = rules.Member{
+		ID:              d.str(),
+		Kind:            d.str(),
+		Tier:            d.str(),
+		Status:          d.str(),
+		RestrictedUntil: d.time(),
+		Connections:     d.int(),
+		Company:         d.str(),
+		School:          d.str(),
+		Sent:            rules.Counts{Hour: d.int(), Day: d.int(), Week: d.int(), Month: d.int()},
+		Received:        rules.Counts{Hour: d.int(), Day: d.int(), Week: d.int(), Month: d.int()},
+		OverLimit:       d.int(),
+		AcceptanceRate:  d.float(),
 	}
-	m.AcceptanceRate = math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.i:]))
-	d.i += 8
 	s := &m.Settings
 	s.Invitations = d.str()
-	s.Companies = d.list()
-	s.Schools = d.list()
+	s.Companies = d.list(ls, 0)
+	s.Schools = d.list(ls, 1)
 	s.RequireConfirmation = d.bool()
-	s.AutoAccept.Companies = d.list()
-	s.AutoAccept.Schools = d.list()
-	s.Titles = d.list()
-	s.AutoAccept.Titles = d.list()
+	s.AutoAccept.Companies = d.list(ls, 2)
+	s.AutoAccept.Schools = d.list(ls, 3)
+	s.Titles = d.list(ls, 4)
+	s.AutoAccept.Titles = d.list(ls, 5)
 	m.SoftBannedUntil = d.time()
 	m.Title = d.str()
 	return m
+}
+
+func (d *wireDec) float() float64 {
+	if d.i+8 > len(d.b) {
+		d.bad = true
+		return 0
+	}
+	d.i += 8
+	return math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.i-8:]))
 }
 
 func nilIfEmpty(l []string) []string {
