@@ -497,7 +497,12 @@ func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain boo
 		if guest.IsWireDecision(out) {
 			return guest.DecodeWireDecision(out, &d)
 		}
-		return rules.UnmarshalDecision(out, &d)
+		// Only here does a decision escape (to encoding/json), so d
+		// stays off the heap on the wire path.
+		var j rules.Decision
+		err = rules.UnmarshalDecision(out, &j)
+		d = j
+		return err
 	})
 	if err != nil {
 		return unavailable(req), err
