@@ -77,6 +77,15 @@ func cpuPerOp(b *testing.B) func() {
 	}
 }
 
+// cpuMsPerOp reports the process's CPU time per operation in ms
+// (cpu-ms/op), every thread included; defer cpuMsPerOp(b)().
+func cpuMsPerOp(b *testing.B) func() {
+	t0 := procCPU()
+	return func() {
+		b.ReportMetric(float64((procCPU()-t0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}
+
 // BenchmarkDecide: one decision, request in and decision out.
 func BenchmarkDecide(b *testing.B) {
 	ctx := context.Background()
@@ -274,6 +283,7 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	base := config{pool: 1, memPages: DefaultMemoryLimitPages}
 	b.Run("no-cache", func(b *testing.B) {
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			run(b, base)
 		}
@@ -282,6 +292,7 @@ func BenchmarkColdStart(b *testing.B) {
 		c := base
 		c.cacheDir = b.TempDir()
 		run(b, c) // fill the cache
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			run(b, c)
 		}
@@ -291,6 +302,7 @@ func BenchmarkColdStart(b *testing.B) {
 		c := base
 		c.cacheDir = b.TempDir()
 		run(b, c)
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			sh, err := compile(ctx, c)
 			if err != nil {
@@ -307,6 +319,7 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		e := newEngine(base, sh)
 		defer e.Close(ctx)
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			in, err := e.newInstance(ctx)
 			if err != nil {
@@ -321,6 +334,7 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			e := newEngine(base, sh)
 			if err := e.Load(ctx, "policies.yaml", src); err != nil {
@@ -331,6 +345,7 @@ func BenchmarkColdStart(b *testing.B) {
 	})
 	b.Run("load-only", func(b *testing.B) {
 		e := benchEngine(b, WithPoolSize(1))
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			if err := e.Load(ctx, "policies.yaml", src); err != nil {
 				b.Fatal(err)

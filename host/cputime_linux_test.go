@@ -20,3 +20,12 @@ func threadCPU() time.Duration {
 }
 
 var _ = runtime.LockOSThread
+
+// procCPU is the CPU time of the whole process, every thread.
+func procCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -82,3 +82,40 @@ func BenchmarkPhases(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadModule is a new instance and Load on the module in
+// CONNRULES_PHASES_MODULE (any build of wasm/wasip1), with the instance's
+// memory after it: for comparing builds, such as GC settings during load.
+func BenchmarkLoadModule(b *testing.B) {
+	path := os.Getenv("CONNRULES_PHASES_MODULE")
+	if path == "" {
+		b.Skip("CONNRULES_PHASES_MODULE is not set")
+	}
+	mod, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	c := config{pool: 1, memPages: DefaultMemoryLimitPages}
+	saved := Module
+	Module = mod
+	sh, err := compile(ctx, c)
+	Module = saved
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := benchPolicy(b)
+	defer cpuMsPerOp(b)()
+	var size uint32
+	for b.Loop() {
+		e := newEngine(c, sh)
+		if err := e.Load(ctx, "policies.yaml", src); err != nil {
+			b.Fatal(err)
+		}
+		size = e.InstanceMemory()[0]
+		b.StopTimer()
+		_ = e.Close(ctx)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(size)/(1<<20), "MiB/instance")
+}
