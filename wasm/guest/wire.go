@@ -259,7 +259,7 @@ func decodeWire(b []byte, r *rules.Request, c *wireCache) error {
 		Rejected:      d.bool(),
 		WithdrawnAt:   d.time(),
 	}
-	if d.bad {
+	if d.bad || d.o != wireHeader {
 		return errWire
 	}
 	return nil
