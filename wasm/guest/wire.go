@@ -240,37 +240,89 @@ func decodeWire(b []byte, r *rules.Request, c *wireCache) error {
 	if len(b) < wireHeader || b[0] != wireVersion {
 		return errWire
 	}
-	d := fixedDec{h: (*[wireHeader]byte)(b), b: b, o: 1, c: c}
-	r.Stage = d.strAt(d.u32(), d.u32())
-	r.Now = d.time()
-	r.Note = d.strAt(d.u32(), d.u32())
-	r.Sender = d.member(0)
-	r.Recipient = d.member(1)
+	d := fixedDec{b: b, c: c}
+	h := (*[wireHeader]byte)(b)
+	r.Stage = d.str(h[hStage:])
+	r.Now = d.time(h[hNow:])
+	r.Note = d.str(h[hNote:])
+	r.Sender = d.member((*[wireMember]byte)(h[hSender:]), 0)
+	r.Recipient = d.member((*[wireMember]byte)(h[hRecipient:]), 1)
+	p := (*[wirePair]byte)(h[hPair:])
 	r.Pair = rules.Pair{
-		Connected:     d.bool(),
-		Degree:        d.int(),
-		Mutual:        d.int(),
-		KnowsEmail:    d.bool(),
-		InContacts:    d.bool(),
-		Blocked:       d.bool(),
-		Pending:       d.int(),
-		Ignored:       d.int(),
-		LastIgnoredAt: d.time(),
-		Rejected:      d.bool(),
-		WithdrawnAt:   d.time(),
+		Connected:     p[pConnected] == 1,
+		Degree:        le64(p[pDegree:]),
+		Mutual:        le64(p[pMutual:]),
+		KnowsEmail:    p[pKnowsEmail] == 1,
+		InContacts:    p[pInContacts] == 1,
+		Blocked:       p[pBlocked] == 1,
+		Pending:       le64(p[pPending:]),
+		Ignored:       le64(p[pIgnored:]),
+		LastIgnoredAt: d.time(p[pLastIgnored:]),
+		Rejected:      p[pRejected] == 1,
+		WithdrawnAt:   d.time(p[pWithdrawn:]),
 	}
-	if d.bad || d.o != wireHeader {
+	if d.bad {
 		return errWire
 	}
 	return nil
 }
 
-// fixedDec reads the header h (the first wireHeader bytes of b) at o.
+// Where each field is, in the header, a member and the pair: what
+// AppendWire writes in order. Reads at constant places compile to single
+// loads with no bounds checks.
+const (
+	hStage     = 1
+	hNow       = hStage + wireString
+	hNote      = hNow + wireTime
+	hSender    = hNote + wireString
+	hRecipient = hSender + wireMember
+	hPair      = hRecipient + wireMember
+
+	mID                  = 1 // after present
+	mKind                = mID + wireString
+	mTier                = mKind + wireString
+	mStatus              = mTier + wireString
+	mRestricted          = mStatus + wireString
+	mConnections         = mRestricted + wireTime
+	mCompany             = mConnections + 8
+	mSchool              = mCompany + wireString
+	mSent                = mSchool + wireString
+	mReceived            = mSent + 4*8
+	mOverLimit           = mReceived + 4*8
+	mRate                = mOverLimit + 8
+	mInvitations         = mRate + 8
+	mLists               = mInvitations + wireString
+	mRequireConfirmation = mLists + 6*wireString
+	mSoftBanned          = mRequireConfirmation + 1
+	mTitle               = mSoftBanned + wireTime
+	mEnd                 = mTitle + wireString
+
+	pConnected   = 0
+	pDegree      = 1
+	pMutual      = pDegree + 8
+	pKnowsEmail  = pMutual + 8
+	pInContacts  = pKnowsEmail + 1
+	pBlocked     = pInContacts + 1
+	pPending     = pBlocked + 1
+	pIgnored     = pPending + 8
+	pLastIgnored = pIgnored + 8
+	pRejected    = pLastIgnored + wireTime
+	pWithdrawn   = pRejected + 1
+	pEnd         = pWithdrawn + wireTime
+)
+
+// The places add up to the sizes (a compile error otherwise).
+var _ = [1]struct{}{}[mEnd-wireMember]
+var _ = [1]struct{}{}[pEnd-wirePair]
+var _ = [1]struct{}{}[hPair+wirePair-wireHeader]
+
+func le64(b []byte) int    { return int(binary.LittleEndian.Uint64(b)) }
+func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+
+// fixedDec reads a request's strings and lists out of b.
 type fixedDec struct {
-	h   *[wireHeader]byte
 	b   []byte
 	s   string // b as a string, made once on the first string that needs it (c == nil)
-	o   int
 	bad bool
 	c   *wireCache // nil: allocate everything
 }
@@ -283,27 +335,8 @@ type wireCache struct {
 	off   int
 }
 
-func (d *fixedDec) u32() uint32 {
-	v := binary.LittleEndian.Uint32(d.h[d.o:])
-	d.o += 4
-	return v
-}
-
-func (d *fixedDec) int() int {
-	v := binary.LittleEndian.Uint64(d.h[d.o:])
-	d.o += 8
-	return int(v)
-}
-
-func (d *fixedDec) bool() bool {
-	v := d.h[d.o]
-	d.o++
-	return v == 1
-}
-
-// str reads a string. Call sites write d.strAt(d.u32(), d.u32()) where
-// speed counts: that inlines, str itself is too large to.
-func (d *fixedDec) str() string { return d.strAt(d.u32(), d.u32()) }
+// str reads the string whose reference starts p.
+func (d *fixedDec) str(p []byte) string { return d.strAt(le32(p), le32(p[4:])) }
 
 func (d *fixedDec) strAt(off, n uint32) string {
 	if n == 0 {
@@ -325,28 +358,27 @@ func (d *fixedDec) strAt(off, n uint32) string {
 	return d.s[off:end]
 }
 
-// time reads a time; the zero time, the usual one, inline.
-func (d *fixedDec) time() time.Time {
-	if d.h[d.o] == 2 {
-		d.o += wireTime
+// time reads the time that starts p; the zero time, the usual one, inline.
+func (d *fixedDec) time(p []byte) time.Time {
+	if p[0] == 2 {
 		return time.Time{}
 	}
-	return d.timeSet()
+	return d.timeSet(p)
 }
 
-func (d *fixedDec) timeSet() time.Time {
-	kind := d.h[d.o]
-	d.o++
-	sec := int64(d.int())
-	nsec := int64(d.u32())
-	off := int(int32(d.u32()))
-	switch kind {
+func (d *fixedDec) timeSet(p []byte) time.Time {
+	p = p[:wireTime]
+	sec, nsec, off := int64(le64(p[1:])), int64(le32(p[9:])), int(int32(le32(p[13:])))
+	switch p[0] {
 	case 0:
 		if sec == -62135596800 && nsec == 0 {
 			return time.Time{}
 		}
 		return time.Unix(sec, nsec).UTC()
 	case 1:
+		if off == 0 {
+			break // kind 1 is for an offset; AppendWire writes no other
+		}
 		t := time.Unix(sec, nsec)
 		// As time.Parse does for RFC 3339: the local zone when its
 		// offset matches, else a fixed zone.
@@ -354,9 +386,6 @@ func (d *fixedDec) timeSet() time.Time {
 			if _, lo := t.In(time.Local).Zone(); lo == off {
 				return t.In(time.Local)
 			}
-		}
-		if off == 0 {
-			break // kind 1 is for an offset
 		}
 		if d.c == nil {
 			return t.In(time.FixedZone("", off))
@@ -372,11 +401,7 @@ func (d *fixedDec) timeSet() time.Time {
 
 // listSet decodes a list that is not null (member reads null ones inline),
 // into the storage of ls[j] when there is a cache (ls is nil without one).
-func (d *fixedDec) listSet(ls *[6][]string, j int) []string {
-	off, n := d.u32(), d.u32()
-	if n == 0 {
-		return nil
-	}
+func (d *fixedDec) listSet(ls *[6][]string, j int, off, n uint32) []string {
 	n--
 	if uint64(off)+uint64(n)*wireString > uint64(len(d.b)) {
 		d.bad = true
@@ -399,9 +424,8 @@ func (d *fixedDec) listSet(ls *[6][]string, j int) []string {
 	return s
 }
 
-func (d *fixedDec) member(k int) *rules.Member {
-	if !d.bool() {
-		d.o += wireMember - 1
+func (d *fixedDec) member(p *[wireMember]byte, k int) *rules.Member {
+	if p[0] != 1 {
 		return nil
 	}
 	var m *rules.Member
@@ -411,34 +435,34 @@ func (d *fixedDec) member(k int) *rules.Member {
 	} else {
 		m = &rules.Member{}
 	}
-	// Every field, in the wire's order (a composite literal's calls run
-	// left to right): no separate clearing of the reused member.
+	// Every field: no separate clearing of the reused member.
 	*m = rules.Member{
-		ID:              d.strAt(d.u32(), d.u32()),
-		Kind:            d.strAt(d.u32(), d.u32()),
-		Tier:            d.strAt(d.u32(), d.u32()),
-		Status:          d.strAt(d.u32(), d.u32()),
-		RestrictedUntil: d.time(),
-		Connections:     d.int(),
-		Company:         d.strAt(d.u32(), d.u32()),
-		School:          d.strAt(d.u32(), d.u32()),
-		Sent:            rules.Counts{Hour: d.int(), Day: d.int(), Week: d.int(), Month: d.int()},
-		Received:        rules.Counts{Hour: d.int(), Day: d.int(), Week: d.int(), Month: d.int()},
-		OverLimit:       d.int(),
-		AcceptanceRate:  math.Float64frombits(uint64(d.int())),
+		ID:              d.str(p[mID:]),
+		Kind:            d.str(p[mKind:]),
+		Tier:            d.str(p[mTier:]),
+		Status:          d.str(p[mStatus:]),
+		RestrictedUntil: d.time(p[mRestricted:]),
+		SoftBannedUntil: d.time(p[mSoftBanned:]),
+		Connections:     le64(p[mConnections:]),
+		Company:         d.str(p[mCompany:]),
+		School:          d.str(p[mSchool:]),
+		Title:           d.str(p[mTitle:]),
+		Sent:            rules.Counts{Hour: le64(p[mSent:]), Day: le64(p[mSent+8:]), Week: le64(p[mSent+16:]), Month: le64(p[mSent+24:])},
+		Received:        rules.Counts{Hour: le64(p[mReceived:]), Day: le64(p[mReceived+8:]), Week: le64(p[mReceived+16:]), Month: le64(p[mReceived+24:])},
+		OverLimit:       le64(p[mOverLimit:]),
+		AcceptanceRate:  math.Float64frombits(uint64(le64(p[mRate:]))),
+		Settings: rules.Settings{
+			Invitations:         d.str(p[mInvitations:]),
+			RequireConfirmation: p[mRequireConfirmation] == 1,
+		},
 	}
 	s := &m.Settings
-	s.Invitations = d.strAt(d.u32(), d.u32())
 	for j, l := range [6]*[]string{&s.Companies, &s.Schools, &s.AutoAccept.Companies, &s.AutoAccept.Schools, &s.Titles, &s.AutoAccept.Titles} {
-		if binary.LittleEndian.Uint32(d.h[d.o+4:]) == 0 {
-			d.o += wireString // null, as the literal above left it
-			continue
+		q := p[mLists+j*wireString:]
+		if n := le32(q[4:]); n != 0 {
+			*l = d.listSet(ls, j, le32(q), n)
 		}
-		*l = d.listSet(ls, j)
 	}
-	s.RequireConfirmation = d.bool()
-	m.SoftBannedUntil = d.time()
-	m.Title = d.strAt(d.u32(), d.u32())
 	return m
 }
 
