@@ -49,7 +49,7 @@ func BenchmarkPhases(b *testing.B) {
 		{"early", func() []byte { w, _ := guest.AppendWire(nil, benchEarlyRequest()); return w }},
 		{"allow", func() []byte { w, _ := guest.AppendWire(nil, benchRequest()); return w }},
 	} {
-		for phase, name := range []string{"none", "decode", "decide", "encode", "yield"} {
+		for phase, name := range []string{"none", "decode", "decide", "encode", "yield", "decideflags"} {
 			b.Run(r.name+"/"+name, func(b *testing.B) {
 				const reps = 1000
 				var allocs uint64
