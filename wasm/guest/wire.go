@@ -482,6 +482,12 @@ func (w *wireEnc) str(s string) {
 	w.b = append(w.b, s...)
 }
 
+// rawStr is str without the UTF-8 check (see appendWireDecision).
+func (w *wireEnc) rawStr(s string) {
+	w.b = binary.AppendUvarint(w.b, uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+
 func (w *wireEnc) int(v int) { w.b = binary.AppendVarint(w.b, int64(v)) }
 
 func (w *wireEnc) bool(v bool) {
