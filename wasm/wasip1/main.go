@@ -135,7 +135,19 @@ func load(namePtr, nameLen, srcPtr, srcLen uint32) (res uint64) {
 //
 //go:wasmexport decide
 func decide(ptr, n, flags uint32) uint64 {
-	return call("decide", ptr, n, yieldEvery, func(in []byte) ([]byte, bool) { return eng.DecideFlags(in, flags) })
+	// call's work without its closure and second guard: DecideFlags
+	// recovers from its own panics, and nothing else here can panic. A
+	// decision is the call a host makes most.
+	in, ok := input(ptr, n)
+	if !ok {
+		return pack(eng.Fail(guest.CodeBadInput, "decide: a buffer that alloc did not return, or a length past its end"), false)
+	}
+	out, ok := eng.DecideFlags(in, flags)
+	if sinceYield++; sinceYield >= yieldEvery {
+		sinceYield = 0
+		runtime.Gosched()
+	}
+	return pack(out, ok)
 }
 
 // decide_batch decides a JSON array of requests into a JSON array of
