@@ -65,6 +65,27 @@ func benchEngine(b *testing.B, opts ...Option) *Engine {
 	return e
 }
 
+// cpuPerOp reports the calling thread's CPU time per operation beside
+// the wall clock (cpu-ns/op), which other work on a shared machine
+// inflates; call it first, with defer: defer cpuPerOp(b)().
+func cpuPerOp(b *testing.B) func() {
+	runtime.LockOSThread()
+	t0 := threadCPU()
+	return func() {
+		b.ReportMetric(float64((threadCPU()-t0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		runtime.UnlockOSThread()
+	}
+}
+
+// cpuMsPerOp reports the process's CPU time per operation in ms
+// (cpu-ms/op), every thread included; defer cpuMsPerOp(b)().
+func cpuMsPerOp(b *testing.B) func() {
+	t0 := procCPU()
+	return func() {
+		b.ReportMetric(float64((procCPU()-t0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}
+
 // BenchmarkDecide: one decision, request in and decision out.
 func BenchmarkDecide(b *testing.B) {
 	ctx := context.Background()
@@ -75,6 +96,7 @@ func BenchmarkDecide(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			p.Decide(req)
 		}
@@ -85,6 +107,7 @@ func BenchmarkDecide(b *testing.B) {
 		g.Load("policies.yaml", benchPolicy(b))
 		raw, _ := req.AppendJSON(nil)
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			g.Decide(raw, false)
 		}
@@ -95,6 +118,7 @@ func BenchmarkDecide(b *testing.B) {
 			b.Fatalf("%+v %v", d, err)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := e.Decide(ctx, req); err != nil {
 				b.Fatal(err)
@@ -109,6 +133,7 @@ func BenchmarkDecide(b *testing.B) {
 			b.Fatalf("%+v %v", d, err)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := e.Decide(ctx, early); err != nil {
 				b.Fatal(err)
@@ -122,6 +147,7 @@ func BenchmarkDecide(b *testing.B) {
 		}
 		early := benchEarlyRequest()
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			p.Decide(early)
 		}
@@ -130,6 +156,7 @@ func BenchmarkDecide(b *testing.B) {
 		e := benchEngine(b, WithPoolSize(1))
 		raw, _ := req.AppendJSON(nil)
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := e.DecideJSON(ctx, raw, false); err != nil {
 				b.Fatal(err)
@@ -139,6 +166,7 @@ func BenchmarkDecide(b *testing.B) {
 	b.Run("wazero-explain", func(b *testing.B) {
 		e := benchEngine(b, WithPoolSize(1))
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := e.Explain(ctx, req); err != nil {
 				b.Fatal(err)
@@ -255,6 +283,7 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	base := config{pool: 1, memPages: DefaultMemoryLimitPages}
 	b.Run("no-cache", func(b *testing.B) {
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			run(b, base)
 		}
@@ -263,8 +292,40 @@ func BenchmarkColdStart(b *testing.B) {
 		c := base
 		c.cacheDir = b.TempDir()
 		run(b, c) // fill the cache
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			run(b, c)
+		}
+	})
+	b.Run("compile-cached", func(b *testing.B) {
+		// Only the module from a filled cache: decode, validate, read.
+		c := base
+		c.cacheDir = b.TempDir()
+		run(b, c)
+		defer cpuMsPerOp(b)()
+		for b.Loop() {
+			sh, err := compile(ctx, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = sh.rt.Close(ctx)
+		}
+	})
+	b.Run("instantiate", func(b *testing.B) {
+		// One instance: the Go runtime's start and the packages' init.
+		sh, err := getShared(ctx, base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := newEngine(base, sh)
+		defer e.Close(ctx)
+		defer cpuMsPerOp(b)()
+		for b.Loop() {
+			in, err := e.newInstance(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = in.mod.Close(ctx)
 		}
 	})
 	b.Run("instantiate+load", func(b *testing.B) {
@@ -273,6 +334,7 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			e := newEngine(base, sh)
 			if err := e.Load(ctx, "policies.yaml", src); err != nil {
@@ -283,6 +345,7 @@ func BenchmarkColdStart(b *testing.B) {
 	})
 	b.Run("load-only", func(b *testing.B) {
 		e := benchEngine(b, WithPoolSize(1))
+		defer cpuMsPerOp(b)()
 		for b.Loop() {
 			if err := e.Load(ctx, "policies.yaml", src); err != nil {
 				b.Fatal(err)
@@ -357,6 +420,7 @@ func TestModuleSizes(t *testing.T) {
 func BenchmarkCrossing(b *testing.B) {
 	ctx := context.Background()
 	e := benchEngine(b, WithPoolSize(1))
+	defer cpuPerOp(b)()
 	err := e.call(ctx, "version", func(in *instance) error {
 		for b.Loop() {
 			if err := in.free(ctx, 12345); err != nil {

@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -97,16 +98,15 @@ func TestFaultsReplaceTheInstance(t *testing.T) {
 		}
 	}
 
-	// A request too big for the memory cap: the instance runs out of
-	// memory inside alloc, the caller gets an error and a fail-closed
-	// decision.
+	// A request too big for the memory cap never reaches an instance: it
+	// is refused as invalid_request, as natively.
 	huge := make([]byte, 72<<20)
 	for i := range huge {
 		huge[i] = ' '
 	}
 	copy(huge, `{"stage":"deliver"}`)
-	if _, err := e.DecideJSON(ctx, huge, false); err == nil {
-		t.Error("a 72 MiB request under a 64 MiB cap: want an error")
+	if out, err := e.DecideJSON(ctx, huge, false); err != nil || !bytes.Contains(out, []byte(`"invalid_request"`)) {
+		t.Errorf("a 72 MiB request under a 64 MiB cap: %.200s %v, want invalid_request", out, err)
 	}
 
 	close(stop)

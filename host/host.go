@@ -55,6 +55,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -87,9 +88,10 @@ var (
 	ErrNoPolicy = errors.New("host: no policy loaded")
 	// ErrClosed means the Engine was closed.
 	ErrClosed = errors.New("host: engine closed")
-	// ErrTooLarge means a JSON request or batch was refused before it was
-	// copied into an instance: over rules.MaxRequestBytes for one request,
-	// over MaxBatchBytes for a batch.
+	// ErrTooLarge means a JSON batch over MaxBatchBytes was refused
+	// before it was copied into an instance. (One request over
+	// rules.MaxRequestBytes is refused too, but as the module answers it:
+	// an invalid_request decision.)
 	ErrTooLarge = errors.New("host: request too large")
 )
 
@@ -355,14 +357,9 @@ func (e *Engine) Load(ctx context.Context, filename string, src []byte) error {
 		e.put(ctx, in)
 		return loadError(out)
 	}
-	var info struct {
-		Name       string           `json:"name"`
-		Public     rules.PublicView `json:"public"`
-		Iterations uint64           `json:"iterations"`
-	}
-	_ = json.Unmarshal(out, &info)
 	e.gen++
-	p := &policy{gen: e.gen, filename: filename, src: append([]byte(nil), src...), name: info.Name, pub: info.Public, iters: info.Iterations}
+	p := loadInfo(out)
+	p.gen, p.filename, p.src = e.gen, filename, append([]byte(nil), src...)
 	in.gen, in.pol = p.gen, p
 	e.cur.Store(p)
 	e.put(ctx, in)
@@ -391,6 +388,24 @@ func (e *Engine) refreshIdle(ctx context.Context, p *policy) {
 		}
 		e.put(ctx, in)
 	}
+}
+
+// loadInfo reads a successful load answer. An answer without
+// "iterations" (a module older than the field) reads as a policy whose
+// decisions may be long, never as 0: 0 would run every decision on the
+// caller's goroutine with no deadline watch.
+func loadInfo(out []byte) *policy {
+	var info struct {
+		Name       string           `json:"name"`
+		Public     rules.PublicView `json:"public"`
+		Iterations *uint64          `json:"iterations"`
+	}
+	_ = json.Unmarshal(out, &info)
+	p := &policy{name: info.Name, pub: info.Public, iters: math.MaxUint64}
+	if info.Iterations != nil {
+		p.iters = *info.Iterations
+	}
+	return p
 }
 
 func loadError(out []byte) error {
@@ -482,7 +497,12 @@ func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain boo
 		if guest.IsWireDecision(out) {
 			return guest.DecodeWireDecision(out, &d)
 		}
-		return rules.UnmarshalDecision(out, &d)
+		// Only here does a decision escape (to encoding/json), so d
+		// stays off the heap on the wire path.
+		var j rules.Decision
+		err = rules.UnmarshalDecision(out, &j)
+		d = j
+		return err
 	})
 	if err != nil {
 		return unavailable(req), err
@@ -491,13 +511,19 @@ func (e *Engine) decideWith(ctx context.Context, req *rules.Request, explain boo
 }
 
 // DecideJSON decides a request given as JSON and returns the decision's
-// JSON, exactly as the module wrote it. Malformed facts are an
-// invalid_request decision, not an error. On an error the bytes are a
+// JSON, exactly as the module wrote it. Malformed facts, and a request
+// over rules.MaxRequestBytes (refused before it is copied into an
+// instance), are an invalid_request decision, not an error, as natively.
+// On an error the bytes are a
 // fail-closed service_unavailable decision, as Decide's are.
 func (e *Engine) DecideJSON(ctx context.Context, req []byte, explain bool) ([]byte, error) {
 	if len(req) > rules.MaxRequestBytes {
-		// Refused before the copy: natively it would be invalid_request.
-		return unavailableJSON(nil, nil), fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, len(req), rules.MaxRequestBytes)
+		// Refused before the copy, with the module's own answer.
+		p := e.cur.Load()
+		if p == nil {
+			return unavailableJSON(nil, nil), ErrNoPolicy
+		}
+		return tooLargeJSON(p, req), nil
 	}
 	var res []byte
 	err := e.call(ctx, "decide", func(inst *instance) error {
@@ -509,6 +535,19 @@ func (e *Engine) DecideJSON(ctx context.Context, req []byte, explain bool) ([]by
 		return unavailableJSON(nil, req), err
 	}
 	return res, nil
+}
+
+// tooLargeJSON is what the module (and a native decision) answers for a
+// request over rules.MaxRequestBytes: invalid_request, failed closed on
+// the invite stage since the stage is never read, naming the limit.
+func tooLargeJSON(p *policy, req []byte) []byte {
+	var r rules.Request
+	err := rules.UnmarshalRequest(req, &r) // refused on its size, unparsed
+	d := rules.Decision{
+		Outcome: "deny", Reason: rules.ReasonInvalidRequest, Message: p.pub.Generic,
+		Diagnostics: []rules.Diagnostic{{Message: err.Error()}},
+	}
+	return d.AppendJSON(nil)
 }
 
 // unavailableJSON appends the fail-closed answer for a request given as
@@ -580,19 +619,22 @@ func (e *Engine) decideBatch(ctx context.Context, reqs []*rules.Request, explain
 const MaxBatchBytes = 16 << 20
 
 // DecideBatchJSON decides a JSON array of requests and returns the JSON
-// array of decisions as the module wrote it. On an error the bytes are an
-// array of fail-closed decisions, one per request, or nil when the input
-// is not an array.
+// array of decisions as the module wrote it. On an error, including a
+// batch over MaxBatchBytes (ErrTooLarge), the bytes are an array of
+// fail-closed service_unavailable decisions, one per request, or nil when
+// the input is not an array.
 func (e *Engine) DecideBatchJSON(ctx context.Context, reqs []byte, explain bool) ([]byte, error) {
-	if len(reqs) > MaxBatchBytes {
-		return nil, fmt.Errorf("%w: a batch of %d bytes, over the limit of %d", ErrTooLarge, len(reqs), MaxBatchBytes)
-	}
 	var res []byte
-	err := e.call(ctx, "decide_batch", func(inst *instance) error {
-		out, err := inst.call(ctx, inst.fBatch, reqs, jsonFlags(explain))
-		res = append([]byte(nil), out...)
-		return err
-	})
+	var err error
+	if len(reqs) > MaxBatchBytes {
+		err = fmt.Errorf("%w: a batch of %d bytes, over the limit of %d", ErrTooLarge, len(reqs), MaxBatchBytes)
+	} else {
+		err = e.call(ctx, "decide_batch", func(inst *instance) error {
+			out, err := inst.call(ctx, inst.fBatch, reqs, jsonFlags(explain))
+			res = append([]byte(nil), out...)
+			return err
+		})
+	}
 	if err != nil {
 		b := []byte{'['}
 		if guest.SplitArray(reqs, func(elem []byte) {
