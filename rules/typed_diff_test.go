@@ -139,7 +139,7 @@ func dumpFacts(q *Request) string {
 }
 
 // diffPolicy runs every typed expression of p against the VM on q, and
-// the whole decision against the VM's (Explain decides on the VM).
+// the whole decision against the VM's (vmOnly).
 func diffPolicy(t testing.TB, name string, p *Policy, q *Request) int {
 	t.Helper()
 	n := 0
@@ -208,15 +208,33 @@ func diffPolicy(t testing.TB, name string, p *Policy, q *Request) int {
 }
 
 // sameDecision requires Decide (typed where it can) to equal the VM's
-// decision, Explain's without its trace.
+// decision, and Explain without its trace to equal both.
 func sameDecision(t testing.TB, name string, p *Policy, q *Request) {
 	t.Helper()
 	got := p.Decide(q)
-	want := p.Explain(q)
-	want.Trace = nil
+	want := vmOnly(p).Decide(q)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s: typed decision %+v, VM decision %+v\nfacts %s", name, got, want, dumpFacts(q))
 	}
+	ex := p.Explain(q)
+	ex.Trace = nil
+	if !reflect.DeepEqual(ex, want) {
+		t.Fatalf("%s: explained decision %+v, VM decision %+v\nfacts %s", name, ex, want, dumpFacts(q))
+	}
+}
+
+// vmOnly is p with every stage on expr's VM: the same rules and programs,
+// no typed plan.
+func vmOnly(p *Policy) *Policy {
+	c := *p
+	c.byStage = [3]*stage{}
+	c.stages = make(map[string]*stage, len(p.stages))
+	for name, st := range p.stages {
+		vs := *st
+		vs.typed = nil
+		c.stages[name] = &vs
+	}
+	return &c
 }
 
 func TestTypedMatchesVM(t *testing.T) {
