@@ -262,8 +262,21 @@ func BenchmarkConcurrent(b *testing.B) {
 // BenchmarkColdStart is a new process's first decision: compile the
 // module, instantiate it, load the policy, decide. "cached" reads the
 // compiled code from a compilation cache that a first run filled.
+// CONNRULES_BENCH_MODULE names another build of wasm/wasip1 to run
+// instead of the embedded one, to compare two builds (A/B, alternated):
+//
+//	CONNRULES_BENCH_MODULE=/tmp/a.wasm go test ./host -run '^$' -bench ColdStart -benchtime 1x -count 5
 func BenchmarkColdStart(b *testing.B) {
 	ctx := context.Background()
+	if path := os.Getenv("CONNRULES_BENCH_MODULE"); path != "" {
+		mod, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		saved := Module
+		Module = mod
+		b.Cleanup(func() { Module = saved })
+	}
 	src := benchPolicy(b)
 	req := benchRequest()
 	run := func(b *testing.B, c config) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -92,6 +93,11 @@ func TestFaultsReplaceTheInstance(t *testing.T) {
 		var ie *host.InstanceError
 		if f.kind == 0 && !errors.As(err, &ge) {
 			t.Errorf("a recovered panic should come back as a GuestError, got %T", err)
+		}
+		// The wasip1 module keeps its line tables (wasmbuild.WASI does not
+		// strip them), so a panic's stack names file:line.
+		if f.kind == 0 && !goPosition.MatchString(errString(err)) {
+			t.Errorf("a recovered panic's stack should name file:line, got %v", err)
 		}
 		if f.kind != 0 && !errors.As(err, &ie) {
 			t.Errorf("fault %d should be an InstanceError, got %T", f.kind, err)
@@ -260,3 +266,6 @@ func TestMemoryStaysBounded(t *testing.T) {
 	}
 	t.Logf("instance memory after 164,000 decisions: %.1f MiB", float64(mem[0])/(1<<20))
 }
+
+// goPosition is a Go source position in a stack trace, as file.go:line.
+var goPosition = regexp.MustCompile(`\.go:[0-9]+`)

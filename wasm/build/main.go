@@ -7,8 +7,8 @@
 //	go run ./wasm/build -o web/connrules.wasm js         # elsewhere
 //	go run ./wasm/build -tags author -br -o web/connrules-author.wasm js
 //
-// The js module's data is rewritten after linking (wasmbuild.StripLines);
-// the flags are wasmbuild's for every target. -br also writes OUT.br,
+// The data of both is rewritten after linking (wasip1: wasmbuild.PackData,
+// js: wasmbuild.StripLines); the flags are wasmbuild's for every target. -br also writes OUT.br,
 // brotli at quality 11, which connrules-serve sends to browsers that
 // accept it (make web; the gzip copy is made by gzip -9).
 package main
