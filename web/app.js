@@ -295,15 +295,15 @@ function onEdit() {
 // the new decisions appear in one frame. A timer, even of 0 ms, ran only
 // after the editor's frame, 8-50 ms later (RATIONALE, "Why the page
 // reloads in the keystroke's task"). Keys that arrive while a load runs
-// queue up; each of those would load in turn, so when more input is
-// pending, or the key came in right behind a load, a timer coalesces
-// them into one load as before.
+// queue up; each of those would load in turn, so a key handled right
+// behind a load goes to a timer, which coalesces them into one load.
 function scheduleLint() {
   clearTimeout(state.lintTimer);
   const st = $("#lint-status");
   st.className = "editor-status busy";
-  const backlog = navigator.scheduling?.isInputPending?.() || performance.now() - state.lintEnd < LINT_BACKLOG_MS;
-  if (backlog) {
+  // (navigator.scheduling.isInputPending does not tell a backlog: the
+  // key's own keyup is pending while its keydown edits.)
+  if (performance.now() - state.lintEnd < LINT_BACKLOG_MS) {
     state.lintTimer = setTimeout(() => lint({}), 0);
     return;
   }
