@@ -175,14 +175,20 @@ function start(seed, def) {
   performance.mark("cr:restored");
   state.base = saved?.base ?? { ...state.good };
   buildVariants();
-  buildScenarios();
   bindEvents();
   fillPickers((v ?? sim.view()).members);
-  render();
+  render({ first: true });
   performance.mark("cr:first-decision");
-  // The editor (CodeMirror) is built once the first decision has been
-  // painted: it is not needed for it and took ~100 ms more before it.
-  afterPaint(() => startEditor(editor));
+  // The editor (CodeMirror), the lists, the members' table, the event log
+  // and the scenarios come once the first decision has been painted: it
+  // does not need them (the editor took ~100 ms more before it).
+  afterPaint(() => {
+    buildScenarios();
+    renderLists(state.view);
+    renderMembers(state.view);
+    renderLog();
+    startEditor(editor);
+  });
 }
 
 // afterPaint runs f once, after the next frame is painted, or after 100 ms
@@ -632,8 +638,9 @@ function fillPickers(members) {
 
 // render redraws the page from the simulation. After a policy edit only
 // what a policy can change is redrawn: the decision and the meters (the
-// limits come from the policy).
-function render({ policyOnly = false } = {}) {
+// limits come from the policy). The first render (first) draws what the
+// first decision's frame shows; start() renders the rest after it.
+function render({ policyOnly = false, first = false } = {}) {
   const sim = state.sim;
   let v;
   try {
@@ -655,11 +662,12 @@ function render({ policyOnly = false } = {}) {
   renderPairButtons();
   renderPair(v.pair);
   renderDecision();
-  renderLists(v);
   renderMeters(v);
+  $("#btn-next-reset").disabled = !v.next_reset;
+  if (first) return;
+  renderLists(v);
   renderMembers(v);
   renderLog();
-  $("#btn-next-reset").disabled = !v.next_reset;
 }
 
 // The pair's buttons say who acts on whom: the recipient blocks the
