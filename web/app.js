@@ -116,12 +116,14 @@ async function boot() {
     const body = (url, r) => r.then((res) => { if (!res.ok) throw new Error(`${url}: ${res.status}`); return res.text(); });
     const text = (url, r) => body(url, r ?? fetch(url));
     // The policies come while the module compiles.
-    const policiesP = text("policies/index.json", early.index).then(async (raw) => {
+    const policiesP = early.policies?.catch(() => null).then((p) => p ?? policiesLate()) ?? policiesLate();
+    async function policiesLate() {
+      const raw = await text("policies/index.json");
       const index = JSON.parse(raw);
       const srcs = await Promise.all(index.map((v) => text("policies/" + v.file)));
       index.forEach((v, i) => { v.src = srcs[i]; });
       return index;
-    });
+    }
     const [instance, seed, index] = await Promise.all([instP, text("seed.json", early.seed), policiesP]);
     performance.mark("cr:inputs-ready"); // the module instantiated, the seed and the policies here
     state.variants = index;
