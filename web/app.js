@@ -317,11 +317,12 @@ function scheduleLint() {
   }
   if (state.lintQueued) return; // one load for the edits of one task
   state.lintQueued = true;
-  queueMicrotask(() => { state.lintQueued = false; lint({}); });
+  queueMicrotask(() => { if (state.lintQueued) lint({}); }); // unless a direct lint() ran first
 }
 
 function lint({ initial = false }) {
-  clearTimeout(state.lintTimer); // this load covers a coalescing timer's edits too
+  clearTimeout(state.lintTimer); // this load covers a queued reload's edits too
+  state.lintQueued = false;
   const t0 = performance.now();
   const src = state.editor.getValue();
   const res = state.sim.load(state.file, src);
