@@ -11,7 +11,7 @@
 const $ = (sel) => document.querySelector(sel);
 const STORE_KEY = "connrules-demo-v1";
 const IMPACT_DELAY_MS = 150; // warnings and impact wait for typing to pause
-const LINT_DELAY_MS = 0; // a timer still coalesces a burst of keystrokes: input events queued during a compile run before it fires
+const LINT_BACKLOG_MS = 4; // a key this soon after a load's end was queued behind it (scheduleLint)
 
 const state = {
   sim: null,
@@ -25,6 +25,8 @@ const state = {
   last: null,           // the last action's result, shown until something else changes
   lastKey: 0,           // performance.now() of the last keystroke in the editor
   lintTimer: 0,
+  lintQueued: false,    // a reload is queued as a microtask
+  lintEnd: -Infinity,   // performance.now() when the last reload and render ended
   saveTimer: 0,
   player: null,
   editor: null,         // the CodeMirror editor (web/editor/src/main.js)
@@ -114,12 +116,14 @@ async function boot() {
     const body = (url, r) => r.then((res) => { if (!res.ok) throw new Error(`${url}: ${res.status}`); return res.text(); });
     const text = (url, r) => body(url, r ?? fetch(url));
     // The policies come while the module compiles.
-    const policiesP = text("policies/index.json", early.index).then(async (raw) => {
+    const policiesP = early.policies?.catch(() => null).then((p) => p ?? policiesLate()) ?? policiesLate();
+    async function policiesLate() {
+      const raw = await text("policies/index.json");
       const index = JSON.parse(raw);
       const srcs = await Promise.all(index.map((v) => text("policies/" + v.file)));
       index.forEach((v, i) => { v.src = srcs[i]; });
       return index;
-    });
+    }
     const [instance, seed, index] = await Promise.all([instP, text("seed.json", early.seed), policiesP]);
     performance.mark("cr:inputs-ready"); // the module instantiated, the seed and the policies here
     state.variants = index;
@@ -173,14 +177,20 @@ function start(seed, def) {
   performance.mark("cr:restored");
   state.base = saved?.base ?? { ...state.good };
   buildVariants();
-  buildScenarios();
   bindEvents();
   fillPickers((v ?? sim.view()).members);
-  render();
+  render({ first: true });
   performance.mark("cr:first-decision");
-  // The editor (CodeMirror) is built once the first decision has been
-  // painted: it is not needed for it and took ~100 ms more before it.
-  afterPaint(() => startEditor(editor));
+  // The editor (CodeMirror), the lists, the members' table, the event log
+  // and the scenarios come once the first decision has been painted: it
+  // does not need them (the editor took ~100 ms more before it).
+  afterPaint(() => {
+    buildScenarios();
+    renderLists(state.view);
+    renderMembers(state.view);
+    renderLog();
+    startEditor(editor);
+  });
 }
 
 // afterPaint runs f once, after the next frame is painted, or after 100 ms
@@ -288,14 +298,31 @@ function onEdit() {
   scheduleLint();
 }
 
+// scheduleLint reloads the policy in the task of the keystroke itself,
+// before the frame that paints the typed character: the character and
+// the new decisions appear in one frame. A timer, even of 0 ms, ran only
+// after the editor's frame, 8-50 ms later (RATIONALE, "Why the page
+// reloads in the keystroke's task"). Keys that arrive while a load runs
+// queue up; each of those would load in turn, so a key handled right
+// behind a load goes to a timer, which coalesces them into one load.
 function scheduleLint() {
   clearTimeout(state.lintTimer);
   const st = $("#lint-status");
   st.className = "editor-status busy";
-  state.lintTimer = setTimeout(() => lint({}), LINT_DELAY_MS);
+  // (navigator.scheduling.isInputPending does not tell a backlog: the
+  // key's own keyup is pending while its keydown edits.)
+  if (performance.now() - state.lintEnd < LINT_BACKLOG_MS) {
+    state.lintTimer = setTimeout(() => lint({}), 0);
+    return;
+  }
+  if (state.lintQueued) return; // one load for the edits of one task
+  state.lintQueued = true;
+  queueMicrotask(() => { if (state.lintQueued) lint({}); }); // unless a direct lint() ran first
 }
 
 function lint({ initial = false }) {
+  clearTimeout(state.lintTimer); // this load covers a queued reload's edits too
+  state.lintQueued = false;
   const t0 = performance.now();
   const src = state.editor.getValue();
   const res = state.sim.load(state.file, src);
@@ -321,6 +348,7 @@ function lint({ initial = false }) {
   }
   state.last = null;
   if (res.ok) scheduleWarnings(); else showImpact(null, "The edit does not load: no impact until it does.");
+  state.lintEnd = performance.now();
   if (initial) return;
   const tr = performance.now();
   render({ policyOnly: true });
@@ -336,6 +364,7 @@ function lint({ initial = false }) {
     state.perf.lint_wait_ms = t0 - state.lastKey;
     state.perf.load_call_ms = loaded - t0;
   }
+  state.lintEnd = performance.now();
   save({ later: true });
 }
 
@@ -612,8 +641,9 @@ function fillPickers(members) {
 
 // render redraws the page from the simulation. After a policy edit only
 // what a policy can change is redrawn: the decision and the meters (the
-// limits come from the policy).
-function render({ policyOnly = false } = {}) {
+// limits come from the policy). The first render (first) draws what the
+// first decision's frame shows; start() renders the rest after it.
+function render({ policyOnly = false, first = false } = {}) {
   const sim = state.sim;
   let v;
   try {
@@ -635,11 +665,12 @@ function render({ policyOnly = false } = {}) {
   renderPairButtons();
   renderPair(v.pair);
   renderDecision();
-  renderLists(v);
   renderMeters(v);
+  $("#btn-next-reset").disabled = !v.next_reset;
+  if (first) return;
+  renderLists(v);
   renderMembers(v);
   renderLog();
-  $("#btn-next-reset").disabled = !v.next_reset;
 }
 
 // The pair's buttons say who acts on whom: the recipient blocks the

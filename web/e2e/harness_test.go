@@ -162,6 +162,11 @@ func start(dir string) (stop func(), err error) {
 		chromedp.UserDataDir(filepath.Join(dir, "profile")),
 		chromedp.WindowSize(1280, 800),
 	}
+	// A diagnosis of the timing runners: V8 flags for the whole browser,
+	// e.g. --liftoff-only to see how much of a first visit is compiling.
+	if f := os.Getenv("CONNRULES_JS_FLAGS"); f != "" {
+		opts = append(opts, chromedp.Flag("js-flags", f))
+	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	undo = append(undo, cancelA)
 	ctx, cancelC := chromedp.NewContext(actx)
