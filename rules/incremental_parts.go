@@ -101,6 +101,9 @@ func (l *loader) typedStage(st *stage) {
 		}
 		if e := c.stages[st.name]; e.typed != nil && len(e.rules) == len(st.rules) && sameRules(e.rules, st.rules) {
 			st.typed = e.typed
+			if i := stageIndex(st.name); i >= 0 {
+				l.p.byStage[i] = st
+			}
 			g.cur.stages[st.name] = e
 			return
 		}
@@ -136,6 +139,8 @@ func (l *loader) tests(defaults, tests *yaml.Node) {
 		return
 	}
 	var b strings.Builder
+	b.WriteString(l.src.file) // a test's position names its file
+	b.WriteByte(0)
 	ok := fingerprint(&b, defaults, true, 0) && fingerprint(&b, tests, true, 0)
 	ids := make([]string, 0, len(l.p.ruleByID))
 	for id := range l.p.ruleByID {

@@ -210,6 +210,57 @@ func TestLoaderReuses(t *testing.T) {
 	}
 }
 
+// TestLoaderKeepsTheFileName: the same policy loaded under another name
+// names that file in its tests' positions, as a fresh Load does.
+func TestLoaderKeepsTheFileName(t *testing.T) {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ld Loader
+	if _, err := ld.Load("a.yaml", src); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ld.Load("b.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Load("b.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := p.RunTests(), fresh.RunTests()
+	if len(got) == 0 || len(got) != len(want) {
+		t.Fatalf("%d test results, want %d", len(got), len(want))
+	}
+	if got[0].Pos != want[0].Pos {
+		t.Errorf("first test at %v, want %v", got[0].Pos, want[0].Pos)
+	}
+}
+
+// TestLoaderReusedPlanIsIndexed: a stage whose typed plan an edit reuses
+// is found by its index, as a stage built afresh is.
+func TestLoaderReusedPlanIsIndexed(t *testing.T) {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ld Loader
+	if _, err := ld.Load("policies.yaml", src); err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(src), "You can't invite yourself.", "You cannot invite yourself.", 1)
+	p, err := ld.Load("policies.yaml", []byte(edited))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Stages {
+		if i := stageIndex(name); p.byStage[i] != p.stages[name] {
+			t.Errorf("stage %s: not indexed after its plan was reused", name)
+		}
+	}
+}
+
 // TestLazyChainConcurrent: the first decisions to need the stages' chains
 // (here through Iterations and the VM's own path) may come at once, from
 // many goroutines; run with -race.
@@ -228,11 +279,21 @@ func TestLazyChainConcurrent(t *testing.T) {
 	}
 	done := make(chan uint64)
 	for range 4 {
-		go func() { done <- p.Iterations() }()
+		go func() {
+			var n uint64
+			for _, st := range p.stages {
+				n += programCost(st.chainProgram())
+			}
+			done <- n
+		}()
+	}
+	var wantCost uint64
+	for _, st := range want.stages {
+		wantCost += programCost(st.chainProgram())
 	}
 	for range 4 {
-		if got := <-done; got != want.Iterations() {
-			t.Fatalf("iterations %d, want %d", got, want.Iterations())
+		if got := <-done; got != wantCost {
+			t.Fatalf("chains' iterations %d, want %d", got, wantCost)
 		}
 	}
 	for _, st := range p.stages {
@@ -299,5 +360,28 @@ stages:
 	_, gerr := ld.Load("p.yaml", swapped)
 	if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
 		t.Errorf("lets out of order: Load %v, Loader %v", werr, gerr)
+	}
+}
+
+// TestIterationsLeavesChainsLazy: a host asks for Iterations at every
+// load, so it must not compile the chains; the count it gives still
+// covers what each chain may run.
+func TestIterationsLeavesChainsLazy(t *testing.T) {
+	for name, p := range repoPolicies(t) {
+		n := p.Iterations()
+		for _, st := range p.stages {
+			if st.chain != nil && st.chain.compile == nil {
+				t.Errorf("%s: stage %s's chain compiled by Iterations", name, st.name)
+			}
+		}
+		for _, st := range p.stages {
+			var whens uint64
+			for _, r := range st.rules {
+				whens = add(whens, programCost(r.when))
+			}
+			if c := programCost(st.chainProgram()); c > whens || c > n {
+				t.Errorf("%s: stage %s's chain may run %d iterations, its conditions %d, Iterations %d", name, st.name, c, whens, n)
+			}
+		}
 	}
 }

@@ -174,9 +174,12 @@ func (v *costVisitor) Visit(node *ast.Node) {
 func (p *Policy) Iterations() uint64 {
 	var most uint64
 	for _, st := range p.stages {
-		c := programCost(st.chainProgram())
+		var c uint64
 		for _, r := range st.rules {
-			c = add(c, mul(2, programCost(r.when))) // firstMatch and the trace
+			// The chain runs each condition at most once, then
+			// firstMatch and the trace: three runs, counted without
+			// compiling the lazy chain (a host asks at every load).
+			c = add(c, mul(3, programCost(r.when)))
 			for _, m := range r.msg.progs {
 				c = add(c, programCost(m))
 			}
