@@ -67,9 +67,10 @@ func (ld *Loader) Load(filename string, src []byte) (*Policy, error) {
 }
 
 type loadCache struct {
-	exprs  map[exprKey]compiledExpr
-	stages map[string]stageEntry
-	tests  *testsEntry
+	exprs    map[exprKey]compiledExpr
+	stages   map[string]stageEntry
+	tests    *testsEntry
+	sections map[string]*yamlSection // the YAML's top-level sections, by text
 }
 
 func newLoadCache() *loadCache {

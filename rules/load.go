@@ -198,7 +198,7 @@ func load(filename string, src []byte, cache *cacheGen) (*Policy, error) {
 		return nil, l.errs
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
+	if err := cache.parseYAML(src, &doc); err != nil {
 		return nil, l.yamlError(err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
