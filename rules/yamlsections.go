@@ -34,11 +34,16 @@ func (g *cacheGen) parseYAML(src []byte, doc *yaml.Node) error {
 	return nil
 }
 
+// maxSections is the most top-level keys parsed section by section: a
+// policy has about ten, and a text with thousands would pay a parse call
+// for each (a hostile one could take several times the whole parse).
+const maxSections = 64
+
 // parseSections fills doc from src's sections, reusing those of the last
 // load; false: src must be parsed whole.
 func (g *cacheGen) parseSections(src []byte, doc *yaml.Node) bool {
 	starts, ok := sectionStarts(src)
-	if !ok || len(starts) == 0 {
+	if !ok || len(starts) == 0 || len(starts) > maxSections {
 		return false
 	}
 	g.cur.sections = make(map[string]*yamlSection, len(starts))

@@ -176,3 +176,21 @@ func sameTree(a, b *yaml.Node, path string) string {
 	}
 	return ""
 }
+
+// TestSectionsBounded: a text of many top-level keys is parsed whole, not
+// one yaml.Unmarshal call per key.
+func TestSectionsBounded(t *testing.T) {
+	var b strings.Builder
+	for i := range maxSections + 1 {
+		fmt.Fprintf(&b, "k%d: %d\n", i, i)
+	}
+	g := &cacheGen{cur: newLoadCache()}
+	var doc yaml.Node
+	if err := g.parseYAML([]byte(b.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.cur.sections) != 0 {
+		t.Errorf("%d sections kept for %d top-level keys, want the whole parse", len(g.cur.sections), maxSections+1)
+	}
+	checkSections(t, "many keys", "", b.String())
+}
