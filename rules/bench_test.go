@@ -125,6 +125,36 @@ func BenchmarkLoaderKeystroke(b *testing.B) {
 	}
 }
 
+// BenchmarkLoaderParamEdit is BenchmarkLoaderKeystroke for an edit of
+// the free tier's daily limit: every expression that reads params is
+// compiled again, since params are folded into the programs.
+func BenchmarkLoaderParamEdit(b *testing.B) {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	edited := bytes.Replace(src, []byte("free:    {daily: 30"), []byte("free:    {daily: 34"), 1)
+	if bytes.Equal(src, edited) {
+		b.Fatal("the edit changed nothing")
+	}
+	var ld rules.Loader
+	if _, err := ld.Load("policies.yaml", src); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		text := src
+		if i%2 == 1 {
+			text = edited
+		}
+		if _, err := ld.Load("policies.yaml", text); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDecideDeliver(b *testing.B) {
 	p := loadDefault(b)
 	req := benchRequest()
