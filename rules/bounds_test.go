@@ -246,3 +246,51 @@ func TestIterations(t *testing.T) {
 		t.Errorf("worst.yaml: %d iterations", n)
 	}
 }
+
+// TestParamsListBound: a param list, table or text longer than
+// MaxParamsList does not load. The loop bound counts a list it cannot see
+// at load (a param behind a ternary or a let) at that length: with a
+// longer one, a condition counted at the limit of iterations ran 4.5
+// times more.
+func TestParamsListBound(t *testing.T) {
+	policy := func(big string) string {
+		lines := strings.Split(boundPolicy(`any(sender.id != "" ? params.big : [], # < 0)`), "\n")
+		for i, line := range lines {
+			if strings.HasPrefix(line, "params:") {
+				lines[i] = "params:\n  big: " + big
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	list := func(n int) string {
+		return "[" + strings.TrimSuffix(strings.Repeat("1, ", n), ", ") + "]"
+	}
+	// A block mapping: yamlBudget refuses a flow one of this many keys as
+	// nested too deeply before params are read.
+	table := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "\n    k%d: 1", i)
+		}
+		return b.String()
+	}
+	for name, c := range map[string]struct {
+		big  string
+		want string // "" loads
+	}{
+		"list at the limit":   {list(rules.MaxParamsList), ""},
+		"list over the limit": {list(rules.MaxParamsList + 1), "hostile.yaml:4:8: param params.big has 10001 entries, over the limit of 10000"},
+		"mapping over":        {table(rules.MaxParamsList + 1), "param params.big has 10001 entries"},
+		"text over":           {`"` + strings.Repeat("x", rules.MaxParamsList+1) + `"`, "param params.big is 10001 bytes long"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := rules.Load("hostile.yaml", []byte(policy(c.big)))
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatal(err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}

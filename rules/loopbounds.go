@@ -39,11 +39,17 @@ const (
 	MaxRequestBytes = 1 << 20
 	// maxRepeat is the longest string repeat() may build, in bytes.
 	maxRepeat = 1 << 20
+	// MaxParamsList is the most entries a param list or table may hold,
+	// and the longest param text, in bytes. A list the loader cannot see
+	// at load (a param behind a ternary or a let, a table row's field) is
+	// counted at unknownLen, which this keeps a true bound.
+	MaxParamsList = 10_000
 	// unknownLen is the length assumed for a list computed at run time
-	// (split of a fact, a range with a bound from the facts): no fact is
-	// longer than MaxFactsText, and a run-time range is charged to the
-	// memory budget before it is built.
-	unknownLen = MaxFactsText
+	// (split of a fact, a range with a bound from the facts, a param
+	// chosen at run time): no fact is longer than MaxFactsText, no param
+	// than MaxParamsList, and a run-time range is charged to the memory
+	// budget before it is built.
+	unknownLen = max(MaxFactsText, MaxParamsList)
 )
 
 // loops are the builtins that run their first argument's elements through

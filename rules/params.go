@@ -25,8 +25,20 @@ var (
 // map from string to that struct, so it can be indexed by a fact.
 func (l *loader) paramValue(n *yaml.Node, path string) reflect.Value {
 	n = resolveAlias(n)
+	k := len(n.Content)
+	if n.Kind == yaml.MappingNode {
+		k /= 2
+	}
+	if k > MaxParamsList {
+		l.errAt(n, "", fmt.Sprintf("param %s has %d entries, over the limit of %d", path, k, MaxParamsList))
+		return reflect.ValueOf(0)
+	}
 	switch n.Kind {
 	case yaml.ScalarNode:
+		if len(n.Value) > MaxParamsList {
+			l.errAt(n, "", fmt.Sprintf("param %s is %d bytes long, over the limit of %d", path, len(n.Value), MaxParamsList))
+			return reflect.ValueOf("")
+		}
 		return l.paramScalar(n, path)
 	case yaml.SequenceNode:
 		vals := make([]reflect.Value, len(n.Content))

@@ -71,7 +71,9 @@ func Cases() []Case {
 		{"deep_yaml_flow_500", []byte(head + "params:\n  deep: " + strings.Repeat("[", 500) + strings.Repeat("]", 500) + "\n" + stages(rule("r", "true"))), "nested more than 100 deep"},
 		{"deep_yaml_99", []byte(head + "params:\n  deep: " + strings.Repeat("[", 98) + "1" + strings.Repeat("]", 98) + "\n" + stages(rule("r", "true"))), ""},
 		{"wide_yaml", []byte(head + "params:\n  wide: [" + strings.Repeat("0,", 450_000) + "0]\n" + stages(rule("r", "true"))), "more than 100000 YAML values"},
-		{"wide_yaml_40k", []byte(head + "params:\n  wide: [" + strings.Repeat("0,", 40_000) + "0]\n" + stages(rule("r", "true"))), ""},
+		// A param list is held to 10,000 entries (rules.MaxParamsList).
+		{"wide_yaml_40k", []byte(head + "params:\n  wide: [" + strings.Repeat("0,", 40_000) + "0]\n" + stages(rule("r", "true"))), "param params.wide has 40001 entries, over the limit of 10000"},
+		{"wide_yaml_10k", []byte(head + "params:\n  wide: [" + strings.Repeat("0,", 9_999) + "0]\n" + stages(rule("r", "true"))), ""},
 	}
 }
 
