@@ -61,6 +61,15 @@ func (ld *Loader) Load(filename string, src []byte) (*Policy, error) {
 		if cur.tests == nil {
 			cur.tests = ld.c.tests
 		}
+		if cur.sections == nil {
+			cur.sections = ld.c.sections
+		} else {
+			for k, v := range ld.c.sections {
+				if _, ok := cur.sections[k]; !ok && len(cur.sections) < 2*maxSections {
+					cur.sections[k] = v
+				}
+			}
+		}
 	}
 	ld.c = cur
 	return p, err

@@ -47,9 +47,11 @@ func (g *cacheGen) parseSections(src []byte, doc *yaml.Node) bool {
 		return false
 	}
 	g.cur.sections = make(map[string]*yamlSection, len(starts))
-	var mapping *yaml.Node
-	line := 1 // of starts[i]
-	from := 0
+	// Every section is found or parsed before any is copied: one that
+	// fails sends the whole text to yaml.Unmarshal.
+	secs := make([]*yamlSection, len(starts))
+	lines := make([]int, len(starts)) // each section's first line
+	line, from := 1, 0
 	for i, at := range starts {
 		if i == 0 {
 			at = 0 // the comments and blank lines before the first key go with it
@@ -58,22 +60,19 @@ func (g *cacheGen) parseSections(src []byte, doc *yaml.Node) bool {
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		text := src[at:end]
-		s := g.section(text, i == 0)
-		if s == nil {
+		if secs[i] = g.section(src[at:end], i == 0); secs[i] == nil {
 			return false
 		}
 		line += bytes.Count(src[from:at], []byte{'\n'})
-		from = at
-		if i == 0 {
-			*doc = *s.doc
-			doc.Content = nil
-			m := *s.mapping
-			m.Content = make([]*yaml.Node, 0, 2*len(starts))
-			mapping = &m
-			doc.Content = []*yaml.Node{mapping}
-		}
-		c := nodeCopier{offset: line - 1, seen: map[*yaml.Node]*yaml.Node{}}
+		lines[i], from = line, at
+	}
+	*doc = *secs[0].doc
+	mapping := new(yaml.Node)
+	*mapping = *secs[0].mapping
+	mapping.Content = make([]*yaml.Node, 0, 2*len(secs))
+	doc.Content = []*yaml.Node{mapping}
+	for i, s := range secs {
+		c := nodeCopier{offset: lines[i] - 1}
 		mapping.Content = append(mapping.Content, c.copy(s.key), c.copy(s.value))
 	}
 	return true
@@ -167,12 +166,19 @@ func (c *nodeCopier) copy(n *yaml.Node) *yaml.Node {
 	if n == nil {
 		return nil
 	}
+	// Only an anchored node is an alias's target, so only those are
+	// remembered.
 	if m, ok := c.seen[n]; ok {
 		return m
 	}
 	m := new(yaml.Node)
 	*m = *n
-	c.seen[n] = m
+	if n.Anchor != "" {
+		if c.seen == nil {
+			c.seen = map[*yaml.Node]*yaml.Node{}
+		}
+		c.seen[n] = m
+	}
 	m.Line += c.offset
 	if n.Content != nil {
 		m.Content = make([]*yaml.Node, len(n.Content))

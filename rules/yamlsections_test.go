@@ -147,6 +147,76 @@ func checkSections(t testing.TB, name, before, text string) {
 	if diff := sameTree(&got, &want, "$"); diff != "" {
 		t.Fatalf("%s: %s\n%q", name, diff, text)
 	}
+	// Every alias points into the tree returned, not into the cache.
+	in := map[*yaml.Node]bool{}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		in[n] = true
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&got)
+	for n := range in {
+		if n.Alias != nil && !in[n.Alias] {
+			t.Fatalf("%s: an alias points outside the returned tree\n%q", name, text)
+		}
+	}
+}
+
+// TestSectionsAreCopies: a tree handed out can be changed at will; the
+// next load from the same sections is still the whole parse's, and a
+// failed load keeps the sections for the load that fixes it.
+func TestSectionsAreCopies(t *testing.T) {
+	src, err := os.ReadFile("../policies.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(src) + "extra: &a [1, *a]\n"
+	g := &cacheGen{cur: newLoadCache()}
+	var doc yaml.Node
+	if err := g.parseYAML([]byte(text), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var scribble func(n *yaml.Node)
+	seen := map[*yaml.Node]bool{}
+	scribble = func(n *yaml.Node) {
+		if n == nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		n.Value, n.Line, n.Tag = "scribbled", 0, "!x"
+		for _, c := range n.Content {
+			scribble(c)
+		}
+		scribble(n.Alias)
+		n.Content = nil
+	}
+	scribble(&doc)
+	checkSections(t, "after a scribble", "", text) // sanity: the texts parse alike
+	g = &cacheGen{old: g.cur, cur: newLoadCache()}
+	var got, want yaml.Node
+	if err := g.parseYAML([]byte(text), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(text), &want); err != nil {
+		t.Fatal(err)
+	}
+	if d := sameTree(&got, &want, "$"); d != "" {
+		t.Fatalf("reloaded from the cache after a scribble: %s", d)
+	}
+
+	var ld Loader
+	if _, err := ld.Load("policies.yaml", src); err != nil {
+		t.Fatal(err)
+	}
+	kept := len(ld.c.sections)
+	if _, err := ld.Load("policies.yaml", append([]byte("broken: [\n"), src...)); err == nil {
+		t.Fatal("a broken policy loaded")
+	}
+	if len(ld.c.sections) < kept {
+		t.Errorf("%d sections kept after a failed load, want %d", len(ld.c.sections), kept)
+	}
 }
 
 // sameTree compares two trees as the loader reads them: comments aside.
