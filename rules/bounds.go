@@ -106,6 +106,15 @@ func yamlTokens(src []byte, limit, depthLimit int) (sc yamlScan) {
 	line, col := 1, 0
 	start := true // at the start of a token
 	lineStart, indent, indicators, flow := true, 0, 0, 0
+	// The open flow brackets, innermost last: a ':' directly inside
+	// braces separates a key from its value, nesting nothing, where inside
+	// brackets ([a: 1]) it opens a mapping. Counting every ':' refused a
+	// flat flow mapping of 1,000 keys as nested too deeply.
+	var open []byte
+	// lineFlow is the deepest flow nesting on the line so far: a ':' after
+	// a flow collection at block level makes that collection a key, one
+	// level down ("{a: b}: c").
+	lineFlow := 0
 	blank := func(i int) bool {
 		return i >= len(src) || src[i] == ' ' || src[i] == '\n' || src[i] == '\t' || src[i] == '\r'
 	}
@@ -115,7 +124,7 @@ func yamlTokens(src []byte, limit, depthLimit int) (sc yamlScan) {
 		}
 		if c == '\n' {
 			line, col, start = line+1, 0, true
-			lineStart, indent, indicators = true, 0, 0
+			lineStart, indent, indicators, lineFlow = true, 0, 0, flow
 			continue
 		}
 		if c == ' ' || c == '\t' || c == '\r' {
@@ -127,12 +136,28 @@ func yamlTokens(src []byte, limit, depthLimit int) (sc yamlScan) {
 		}
 		lineStart = false
 		switch {
-		case c == ':' && blank(i+1), start && (c == '-' || c == '?') && blank(i+1):
+		case c == ':' && blank(i+1):
+			switch {
+			case flow == 0:
+				indicators += 1 + lineFlow
+				lineFlow = 0
+			case open[len(open)-1] != '{':
+				indicators++
+			}
+		case start && c == '-' && blank(i+1):
+			// A sequence and its entry: under a key the sequence may sit
+			// at the key's own indentation ("a:\n- b"), adding a level
+			// the indentation does not show.
+			indicators += 2
+		case start && c == '?' && blank(i+1):
 			indicators++
 		case c == '[' || c == '{':
 			flow++
+			open = append(open, c)
+			lineFlow = max(lineFlow, flow)
 		case (c == ']' || c == '}') && flow > 0:
 			flow--
+			open = open[:len(open)-1]
 		}
 		if sc.depth = max(sc.depth, indent+indicators+flow); sc.depth > depthLimit {
 			sc.line, sc.col, sc.over = line, col, "depth"

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -133,5 +134,22 @@ func TestExprDepth(t *testing.T) {
 		if _, over := exprDepth(c.src); over != c.over {
 			t.Errorf("%.40q...: over %v, want %v", c.src, over, c.over)
 		}
+	}
+}
+
+// TestFlatFlowMappingIsNotDeep: the keys of one flow mapping do not nest,
+// however many there are; a flow sequence of pairs still counts each.
+func TestFlatFlowMappingIsNotDeep(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("params:\n  t: {")
+	for i := range 2 * yamlScanDepth {
+		fmt.Fprintf(&b, "k%d: 1, ", i)
+	}
+	b.WriteString("z: 1}\n")
+	if _, _, over := yamlBudget([]byte(b.String())); over != "" {
+		t.Errorf("a flat flow mapping of %d keys: over the %s limit", 2*yamlScanDepth+1, over)
+	}
+	if sc := yamlTokens([]byte("[a: [b: [c: 1]]]"), math.MaxInt, math.MaxInt); sc.depth < 5 {
+		t.Errorf("[a: [b: [c: 1]]] bounded at depth %d, want at least 5", sc.depth)
 	}
 }
