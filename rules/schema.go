@@ -23,7 +23,7 @@ var keyDocs = map[string]string{
 	"week_start":     "When the week's quota window starts.",
 	"messages":       "Texts shared by the rules.",
 	"limits":         "Cost bounds of every expression.",
-	"params":         "Named constants the rules read as params.x.y: numbers, booleans, strings, durations such as 90d, lists, and tables (a mapping of same-shaped mappings, such as tiers) indexed by a fact.",
+	"params":         "Named constants the rules read as params.x.y: numbers, booleans, strings, durations such as 90d, lists, and tables (a mapping of same-shaped mappings, such as tiers) indexed by a fact. A list or table holds at most 10,000 entries, a string at most 10,000 bytes.",
 	"let":            "Named sub-expressions, each usable by later lets and by the rules.",
 	"stages":         "The three stages, each an ordered list of rules and a default; the first rule whose when holds decides.",
 	"test_defaults":  "The request every test starts from; a test's request changes only what it names.",
