@@ -62,12 +62,11 @@ func (ld *Loader) Load(filename string, src []byte) (*Policy, error) {
 			cur.tests = ld.c.tests
 		}
 		if cur.sections == nil {
-			cur.sections = ld.c.sections
-		} else {
-			for k, v := range ld.c.sections {
-				if _, ok := cur.sections[k]; !ok && len(cur.sections) < 2*maxSections {
-					cur.sections[k] = v
-				}
+			cur.sections = map[string]*yamlSection{}
+		}
+		for k, v := range ld.c.sections {
+			if _, ok := cur.sections[k]; !ok && len(cur.sections) < 2*maxSections {
+				cur.sections[k] = v
 			}
 		}
 	}

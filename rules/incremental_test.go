@@ -233,8 +233,10 @@ func TestLoaderKeepsTheFileName(t *testing.T) {
 	if len(got) == 0 || len(got) != len(want) {
 		t.Fatalf("%d test results, want %d", len(got), len(want))
 	}
-	if got[0].Pos != want[0].Pos {
-		t.Errorf("first test at %v, want %v", got[0].Pos, want[0].Pos)
+	for i := range got {
+		if got[i].Pos != want[i].Pos {
+			t.Errorf("test %d at %v, want %v", i, got[i].Pos, want[i].Pos)
+		}
 	}
 }
 

@@ -27,8 +27,7 @@ type yamlSection struct {
 // parseYAML parses src into doc as yaml.Unmarshal does, by sections when
 // g keeps them.
 func (g *cacheGen) parseYAML(src []byte, doc *yaml.Node) error {
-	if g == nil || !g.parseSections(src, doc) {
-		*doc = yaml.Node{}
+	if g == nil || !g.parseSections(src, doc) { // doc is untouched then
 		return yaml.Unmarshal(src, doc)
 	}
 	return nil
@@ -194,10 +193,6 @@ func (c *nodeCopier) copy(n *yaml.Node) *yaml.Node {
 // the sections' lines are counted by: YAML also breaks lines at a lone
 // \r, and yaml.v3 at NEL, LS and PS.
 func onlyLF(src []byte) bool {
-	for i, c := range src {
-		if c == '\r' && (i+1 == len(src) || src[i+1] != '\n') {
-			return false
-		}
-	}
-	return !bytes.Contains(src, []byte("\u0085")) && !bytes.Contains(src, []byte("\u2028")) && !bytes.Contains(src, []byte("\u2029"))
+	return bytes.Count(src, []byte{'\r'}) == bytes.Count(src, []byte("\r\n")) &&
+		!bytes.Contains(src, []byte("\u0085")) && !bytes.Contains(src, []byte("\u2028")) && !bytes.Contains(src, []byte("\u2029"))
 }
